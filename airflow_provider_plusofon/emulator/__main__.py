@@ -1,0 +1,3 @@
+from airflow_provider_plusofon.emulator.cli import main
+
+raise SystemExit(main())

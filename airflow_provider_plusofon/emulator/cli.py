@@ -1,0 +1,73 @@
+"""``plusofon-emulator``: serve the emulated API from the command line until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_plusofon.emulator.server import PlusofonEmulator
+
+
+def load_seed(path: str | Path) -> list[dict[str, Any]]:
+    """Read webhooks from a JSON or YAML file: a list, or a mapping with a ``webhooks`` list."""
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith((".yaml", ".yml")):
+        import yaml  # only when a YAML seed is asked for
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if isinstance(data, dict):
+        data = data.get("webhooks", [])
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of webhooks, or a mapping with a 'webhooks' list")
+    return data
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plusofon-emulator", description="Serve a local emulator of the Plusofon webhooks API."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port to bind; 0 picks a free one (default: 8765)")
+    parser.add_argument("--client-id", default="10553", help="Client ID the API accepts (default: 10553)")
+    parser.add_argument("--token", default="dev-token", help="API token the API accepts (default: dev-token)")
+    parser.add_argument("--seed", help="JSON or YAML file with the webhooks to start with")
+    parser.add_argument("--per-page", type=int, default=15, help="page size of the list (default: 15)")
+    parser.add_argument("--latency-ms", type=float, default=0, help="delay added to every answer")
+    parser.add_argument(
+        "--app-url", default="http://localhost", help="host of the paginator's links (default: http://localhost)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    emulator = PlusofonEmulator(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        token=args.token,
+        per_page=args.per_page,
+        app_url=args.app_url,
+        latency_ms=args.latency_ms,
+        webhooks=load_seed(args.seed) if args.seed else None,
+    )
+    emulator.start()
+    print(f"Plusofon emulator serving on {emulator.base_url} ({len(emulator.webhooks())} webhooks)")
+    print("Point Airflow at it with:")
+    print(f"  export AIRFLOW_CONN_PLUSOFON_DEFAULT='{emulator.connection_env()}'")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        assert emulator._thread is not None
+        while emulator._thread.is_alive():
+            emulator._thread.join(timeout=0.5)
+    except KeyboardInterrupt:
+        print("\nStopping.", file=sys.stderr)
+    finally:
+        emulator.stop()
+    return 0
