@@ -90,6 +90,26 @@ class PlusofonRequestRejected(PlusofonAPIError):
     """The API answered ``{"success": false, "message": ...}``, whatever the HTTP status."""
 
 
+class CreateWebhooksError(PlusofonError):
+    """
+    Some webhooks of a batch create failed; the others were created and are reported.
+
+    :param created: the webhooks created, with their ids.
+    :param failures: ``(body, error)`` for each webhook that was not created.
+    """
+
+    def __init__(
+        self, created: Sequence[Mapping[str, Any]], failures: Sequence[tuple[Mapping[str, Any], Exception]]
+    ):
+        self.created = [dict(c) for c in created]
+        self.failures = list(failures)
+        lines = [f"{body.get('url')} ({body.get('event')}): {error}" for body, error in self.failures]
+        super().__init__(
+            f"{len(self.failures)} of {len(self.failures) + len(self.created)} creates failed:\n"
+            + "\n".join(f"  - {line}" for line in lines)
+        )
+
+
 class WebhookSpecError(PlusofonError, ValueError):
     """
     One or more webhook specs are invalid. Raised before any request is sent.

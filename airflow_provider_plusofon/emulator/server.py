@@ -13,7 +13,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # Tests and the demo read the request log instead; stderr noise helps nobody.
         pass
 
@@ -115,6 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, emulator: PlusofonEmulator, path: str, query: Mapping[str, list[str]], raw: bytes
     ) -> tuple[int, Any, dict[str, str]]:
         item = ITEM_PATH.match(path)
+        allowed: tuple[str, ...]
         if path == LIST_PATH:
             allowed = ("GET", "POST")
         elif item:
@@ -130,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised(emulator):
             return 401, {"message": "Unauthenticated."}, {}
         try:
-            body = json.loads(raw) if raw.strip() else None
+            body: Any = json.loads(raw) if raw.strip() else None
         except ValueError:
             return 400, {"message": "Malformed JSON body."}, {}
 
@@ -260,7 +261,8 @@ def _page_number(query: Mapping[str, list[str]]) -> int:
 def _type_filter(query: Mapping[str, list[str]], body: Any) -> str | None:
     if isinstance(body, dict) and body.get("type"):
         return str(body["type"])
-    return (query.get("type") or [None])[0]
+    values = query.get("type")
+    return values[0] if values else None
 
 
 class _Server(ThreadingHTTPServer):
@@ -302,7 +304,7 @@ class PlusofonEmulator:
         app_url: str = "http://localhost",
         latency_ms: float = 0,
         latency_jitter_ms: float = 0,
-        webhooks: list[Mapping[str, Any]] | None = None,
+        webhooks: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.client_id, self.token = str(client_id), token
@@ -387,7 +389,7 @@ class PlusofonEmulator:
     def webhooks(self) -> list[dict[str, Any]]:
         return self.state.webhooks()
 
-    def seed(self, webhooks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def seed(self, webhooks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return self.state.seed(webhooks)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 EVENTS = ("create", "answer", "destroy")
@@ -225,7 +225,11 @@ class EmulatorState:
         taken: list[Fault] = []
         with self._lock:
             for fault in self._faults:
-                if fault.count > 0 and fault.matches(method, path) and fault.kind not in {f.kind for f in taken}:
+                if (
+                    fault.count > 0
+                    and fault.matches(method, path)
+                    and fault.kind not in {f.kind for f in taken}
+                ):
                     fault.count -= 1
                     taken.append(fault)
             self._faults = [f for f in self._faults if f.count > 0]

@@ -14,12 +14,13 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import requests
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from airflow.sdk import BaseHook
-from airflow.sdk.log import mask_secret
 from airflow_provider_plusofon.exceptions import (
+    CreateWebhooksError,
     PlusofonAPIError,
     PlusofonAuthError,
     PlusofonConfigError,
@@ -89,7 +90,9 @@ def _as_number(conn_id: str, name: str, value: Any, kind: Callable[[Any], T], mi
             f"Connection {conn_id!r}: extra {name!r} must be a number, got {value!r}"
         ) from None
     if number < minimum:  # type: ignore[operator]
-        raise PlusofonConfigError(f"Connection {conn_id!r}: extra {name!r} must be >= {minimum}, got {value!r}")
+        raise PlusofonConfigError(
+            f"Connection {conn_id!r}: extra {name!r} must be >= {minimum}, got {value!r}"
+        )
     return number
 
 
@@ -317,11 +320,15 @@ class PlusofonHook(BaseHook):
     def _log_retry(self, retry_state: RetryCallState) -> None:
         error = retry_state.outcome.exception() if retry_state.outcome else None
         wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        if isinstance(error, PlusofonAPIError):
+            what = f"HTTP {error.status_code}" if error.status_code else error.message
+            where = f"{error.method} {error.path}"
+        else:
+            what, where = repr(error), "request"
         self.log.warning(
-            "Plusofon %s %s failed (%s); retry %d of %d in %.1fs",
-            getattr(error, "method", "?"),
-            getattr(error, "path", "?"),
-            f"HTTP {error.status_code}" if getattr(error, "status_code", None) else getattr(error, "message", error),
+            "Plusofon %s failed (%s); retry %d of %d in %.1fs",
+            where,
+            what,
             retry_state.attempt_number,
             self.config.max_retries,
             wait,
@@ -343,7 +350,7 @@ class PlusofonHook(BaseHook):
         """Send an idempotent request (GET, PUT, DELETE), retrying what is worth retrying."""
         return self._retrying()(self._request_once, method, path, params=params, body=body)
 
-    def _map(self, func: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map_concurrently(self, func: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """Apply ``func`` to ``items`` on up to ``max_workers`` threads, keeping their order."""
         if self.max_workers == 1 or len(items) <= 1:
             return [func(item) for item in items]
@@ -379,7 +386,9 @@ class PlusofonHook(BaseHook):
         pages = [first]
         last_page = first.get("last_page")
         if isinstance(last_page, int):
-            pages += self._map(lambda n: self._list_page(n, type), range(2, min(last_page, MAX_PAGES) + 1))
+            pages += self.map_concurrently(
+                lambda n: self._list_page(n, type), range(2, min(last_page, MAX_PAGES) + 1)
+            )
         else:
             # Not a full paginator: follow page numbers while the server says there is more.
             page, current = 1, first
@@ -412,7 +421,7 @@ class PlusofonHook(BaseHook):
         :return: a mapping of id to detail view.
         """
         ids = list(dict.fromkeys(webhook_ids))
-        return dict(zip(ids, self._map(self.get_webhook, ids)))
+        return dict(zip(ids, self.map_concurrently(self.get_webhook, ids), strict=True))
 
     def create_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
         """
@@ -420,7 +429,10 @@ class PlusofonHook(BaseHook):
 
         :param webhook: the POST body (``url`` and ``event`` required).
         """
-        return self.create_webhooks([webhook])[0]
+        try:
+            return self.create_webhooks([webhook])[0]
+        except CreateWebhooksError as error:
+            raise error.failures[0][1] from None
 
     def create_webhooks(
         self, webhooks: Sequence[Mapping[str, Any]], *, existing: Sequence[Mapping[str, Any]] | None = None
@@ -435,6 +447,7 @@ class PlusofonHook(BaseHook):
 
         :param webhooks: POST bodies.
         :param existing: the account's list as the caller just read it, to save one listing.
+        :raises CreateWebhooksError: when some creates failed; it carries those that succeeded.
         """
         if not webhooks:
             return []
@@ -443,8 +456,21 @@ class PlusofonHook(BaseHook):
             self._mask_header_values(body)
         before = list(existing) if existing is not None else self.list_webhooks()
         before_ids = {item.get("id") for item in before}
-        self._map(lambda body: self._post_without_duplicates(body, before_ids), bodies)
-        return self._identify_created(bodies, self.list_webhooks(), before_ids)
+
+        def post(body: Mapping[str, Any]) -> Exception | None:
+            try:
+                self._post_without_duplicates(body, before_ids)
+            except Exception as error:  # reported with the others once the batch is done
+                return error
+            return None
+
+        errors = self.map_concurrently(post, bodies)
+        posted = [body for body, error in zip(bodies, errors, strict=True) if error is None]
+        created = self._identify_created(posted, self.list_webhooks(), before_ids) if posted else []
+        failures = [(body, error) for body, error in zip(bodies, errors, strict=True) if error is not None]
+        if failures:
+            raise CreateWebhooksError(created, failures)
+        return created
 
     def _post_without_duplicates(self, body: Mapping[str, Any], before_ids: set[Any]) -> None:
         answer_lost = False
@@ -452,7 +478,8 @@ class PlusofonHook(BaseHook):
         def attempt() -> None:
             nonlocal answer_lost
             if answer_lost and any(
-                item.get("id") not in before_ids and _same_identity(body, item) for item in self.list_webhooks()
+                item.get("id") not in before_ids and _same_identity(body, item)
+                for item in self.list_webhooks()
             ):
                 self.log.warning(
                     "The answer to POST %s was lost but the webhook was stored; not sending it again",
@@ -474,7 +501,11 @@ class PlusofonHook(BaseHook):
         created = []
         for body in bodies:
             candidates = sorted(
-                (item for item in after if item.get("id") not in before_ids | taken and _same_identity(body, item)),
+                (
+                    item
+                    for item in after
+                    if item.get("id") not in before_ids | taken and _same_identity(body, item)
+                ),
                 key=lambda item: item.get("id") or 0,
             )
             if not candidates:

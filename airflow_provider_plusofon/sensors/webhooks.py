@@ -1,0 +1,128 @@
+"""PlusofonWebhookSensor: hold downstream tasks until the required webhooks exist."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+
+from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
+from airflow_provider_plusofon.webhook_tasks import WebhookSpecsMixin, check_requirements, is_transient
+from airflow_provider_plusofon.webhooks.spec import parse_specs
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
+    """
+    Wait until every required webhook exists on the account, as required.
+
+    A required webhook is satisfied when an existing webhook has its identity (url, event and,
+    when given, type_call) and every other field the spec names, so a sensor can require a header,
+    not only an URL. The specs, their validation and their comparison are those of
+    :class:`~airflow_provider_plusofon.operators.webhooks.EnsureWebhooksOperator`.
+
+    Each check's result (``satisfied`` with ids, ``missing`` and ``different`` with the reasons)
+    is logged and, once satisfied, returned as XCom. Bad credentials and invalid specs fail the
+    task at once; an API that is down or rate limited (after the hook's retries) means "not yet".
+
+    :param webhooks: a list of specs, or a path to a YAML/JSON file of them (templated).
+    :param plusofon_conn_id: the Plusofon connection.
+    :param deferrable: wait in the triggerer instead of a worker slot (default from
+        ``[operators] default_deferrable``).
+    :param max_workers: how many requests may run at once.
+    """
+
+    template_fields: Sequence[str] = ("webhooks",)
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        webhooks: list[dict[str, Any]] | str,
+        plusofon_conn_id: str = PlusofonHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_workers: int = 4,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.webhooks = webhooks
+        self.plusofon_conn_id = plusofon_conn_id
+        self.deferrable = deferrable
+        self.max_workers = max_workers
+
+    @cached_property
+    def hook(self) -> PlusofonHook:
+        return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
+
+    def _raw_specs(self, context: Context | None) -> list[Any]:
+        try:
+            raw = self.load_raw_specs(context)
+            parse_specs(raw)
+        except PlusofonError as error:
+            raise AirflowFailException(str(error)) from error
+        return raw
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        specs = parse_specs(self._raw_specs(context))
+        try:
+            result = check_requirements(self.hook, specs)
+        except PlusofonError as error:
+            if is_transient(error):
+                self.log.warning("Plusofon API unavailable, will check again: %s", error)
+                return PokeReturnValue(is_done=False)
+            raise AirflowFailException(str(error)) from error
+        self._log_result(result)
+        return PokeReturnValue(is_done=result["all_satisfied"], xcom_value=result)
+
+    def _log_result(self, result: dict[str, Any]) -> None:
+        self.log.info(
+            "Plusofon webhooks: %d satisfied, %d missing, %d different",
+            len(result["satisfied"]),
+            len(result["missing"]),
+            len(result["different"]),
+        )
+        for item in result["missing"]:
+            self.log.info("  missing: %s %s (%s)", item["url"], item["event"], item["reason"])
+        for item in result["different"]:
+            self.log.info("  different: #%s %s: %s", item["id"], item["url"], ", ".join(item["changes"]))
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        self.defer(
+            trigger=PlusofonWebhookTrigger(
+                webhooks=self._raw_specs(context),
+                plusofon_conn_id=self.plusofon_conn_id,
+                poke_interval=float(self.poke_interval),
+                end_time=time.time() + float(self.timeout),
+                max_workers=self.max_workers,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger: return the result, or fail (skip with ``soft_fail``) on timeout."""
+        status = event.get("status")
+        if status == "success":
+            self._log_result(event["result"])
+            return event["result"]
+        message = event.get("message") or f"unexpected trigger event {event!r}"
+        if status == "timeout":
+            if event.get("result"):
+                self._log_result(event["result"])
+            if self.soft_fail:
+                raise AirflowSkipException(f"Plusofon webhooks: {message}")
+            raise AirflowSensorTimeout(f"Plusofon webhooks: {message}")
+        raise AirflowFailException(f"Plusofon webhooks: {message}")

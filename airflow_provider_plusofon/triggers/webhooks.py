@@ -1,0 +1,96 @@
+"""PlusofonWebhookTrigger: the sensor's check, polled in the triggerer without holding a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from airflow_provider_plusofon.webhook_tasks import check_requirements, is_transient
+from airflow_provider_plusofon.webhooks.spec import parse_specs
+
+
+class PlusofonWebhookTrigger(BaseTrigger):
+    """
+    Poll the account until the required webhooks exist, or until ``end_time``.
+
+    The hook's blocking calls run in a thread, so the triggerer's event loop is never blocked.
+    Yields one event: ``{"status": "success", "result": ...}``, ``{"status": "timeout", ...}`` or,
+    for what waiting cannot fix (bad credentials, invalid specs), ``{"status": "error", ...}``.
+
+    :param webhooks: the raw specs (as validated by the sensor).
+    :param plusofon_conn_id: the Plusofon connection.
+    :param poke_interval: seconds between checks.
+    :param end_time: when to give up, as a POSIX timestamp; never when ``None``.
+    :param max_workers: how many requests may run at once.
+    """
+
+    def __init__(
+        self,
+        webhooks: list[dict[str, Any]],
+        plusofon_conn_id: str = PlusofonHook.default_conn_name,
+        poke_interval: float = 60.0,
+        end_time: float | None = None,
+        max_workers: int = 4,
+    ) -> None:
+        super().__init__()
+        self.webhooks = webhooks
+        self.plusofon_conn_id = plusofon_conn_id
+        self.poke_interval = poke_interval
+        self.end_time = end_time
+        self.max_workers = max_workers
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "webhooks": self.webhooks,
+                "plusofon_conn_id": self.plusofon_conn_id,
+                "poke_interval": self.poke_interval,
+                "end_time": self.end_time,
+                "max_workers": self.max_workers,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
+        result: dict[str, Any] | None = None
+        try:
+            specs = parse_specs(self.webhooks)
+        except Exception as error:
+            yield TriggerEvent({"status": "error", "message": str(error)})
+            return
+        while True:
+            try:
+                result = await asyncio.to_thread(check_requirements, hook, specs)
+            except Exception as error:
+                if not is_transient(error):
+                    yield TriggerEvent({"status": "error", "message": str(error)})
+                    return
+                self.log.warning("Plusofon API unavailable, will check again: %s", error)
+            if result is not None and result["all_satisfied"]:
+                yield TriggerEvent({"status": "success", "result": result})
+                return
+            if result is not None:
+                self.log.info(
+                    "Waiting for Plusofon webhooks: %d missing, %d different",
+                    len(result["missing"]),
+                    len(result["different"]),
+                )
+            remaining = None if self.end_time is None else self.end_time - time.time()
+            if remaining is not None and remaining <= 0:
+                yield TriggerEvent(
+                    {
+                        "status": "timeout",
+                        "result": result,
+                        "message": "the required webhooks did not appear in time",
+                    }
+                )
+                return
+            await asyncio.sleep(
+                self.poke_interval if remaining is None else min(self.poke_interval, remaining)
+            )

@@ -1,0 +1,51 @@
+"""The plan as text for a task log, in the spirit of ``terraform plan``; header values never shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_plusofon.webhooks.plan import CREATE, DELETE, UPDATE, Action, Plan, describe_change
+
+_SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-"}
+
+
+def _webhook_line(action: Action) -> str:
+    item = action.describe()
+    webhook_id = f"#{item['id']} " if item["id"] is not None else ""
+    type_call = f" type_call={item['type_call']}" if item["type_call"] else ""
+    return f"{webhook_id}{item['url']} event={item['event']}{type_call}"
+
+
+def _change_text(name: str, current: Any, desired: Any) -> str:
+    described = describe_change(name, current, desired)
+    if name == "headers":
+        parts = [f"{k} {', '.join(v)}" for k, v in described.items() if v]
+        return f"headers ({'; '.join(parts)})"
+    return f"{name}: {described['before']!r} -> {described['after']!r}"
+
+
+def render_plan(plan: Plan, *, dry_run: bool = False) -> str:
+    """
+    A readable table of the plan: ``+ create``, ``~ update`` with each changed field, ``- delete``
+    with its reason, and a count of what is unchanged.
+    """
+    counts = (
+        f"{len(plan.creates)} to create, {len(plan.updates)} to update, "
+        f"{len(plan.deletes)} to delete, {len(plan.unchanged)} unchanged"
+    )
+    lines = [f"Plusofon webhook plan{' (dry run: nothing will be written)' if dry_run else ''}: {counts}"]
+    for action in plan.actions:
+        if action.kind not in _SYMBOLS:
+            continue
+        lines.append(f"  {_SYMBOLS[action.kind]} {action.kind:<7} {_webhook_line(action)}")
+        if action.kind == UPDATE:
+            lines += [f"      {_change_text(n, *pair)}" for n, pair in action.changes.items()]
+        elif action.kind == DELETE:
+            lines.append(f"      ({action.reason})")
+    for label, ids in plan.duplicates.items():
+        lines.append(
+            f"  ! duplicates  {label} matches {len(ids)} webhooks: {', '.join(f'#{i}' for i in ids)}"
+        )
+    if not plan.has_changes:
+        lines.append("  No changes: the account matches the specs.")
+    return "\n".join(lines)

@@ -1,0 +1,301 @@
+"""Webhook specs: what a user declares, validated before any request and normalised for comparison.
+
+Pure Python with no Airflow imports, so every rule can be unit-tested with plain data.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_plusofon.exceptions import WebhookSpecError
+
+EVENTS = ("create", "answer", "destroy")
+# "all" is not in the vendor's list of values but is what its own create example sends.
+TYPE_CALLS = ("inbound", "outbound", "all")
+TYPE_STYLES = ("long", "short")
+PAIR_KEYS: Mapping[str, tuple[str, str]] = {
+    "fields": ("before", "after"),
+    "headers": ("name", "value"),
+    "params": ("name", "value"),
+}
+SPEC_KEYS = ("url", "event", "type_call", "type_style", "fields", "headers", "params", "template")
+IDENTITY_FIELDS = ("url", "event", "type_call")
+# The list endpoint shows only id, url, type_call, type and event: these need one GET each.
+DETAIL_ONLY_FIELDS = frozenset({"type_style", "fields", "headers", "params", "template"})
+SPEC_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+def normalise(name: str, value: Any) -> Any:
+    """
+    Bring a field's value to the form in which two values compare equal when they mean the same.
+
+    Lists of pairs become sorted tuples of unique pairs (their order carries no meaning), and a
+    missing ``template`` is ``None``.
+    """
+    if name in PAIR_KEYS:
+        first, second = PAIR_KEYS[name]
+        pairs = {
+            (str(item.get(first)), str(item.get(second))) for item in value or [] if isinstance(item, Mapping)
+        }
+        return tuple(sorted(pairs))
+    return value
+
+
+def to_api(name: str, value: Any) -> Any:
+    """The inverse of :func:`normalise`: the value as the API's JSON body carries it."""
+    if name in PAIR_KEYS:
+        first, second = PAIR_KEYS[name]
+        return [{first: a, second: b} for a, b in value]
+    return value
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """
+    One declared webhook: the fields it manages, normalised.
+
+    Fields the spec does not name are not managed: never compared and never changed.
+
+    :param values: managed field name -> normalised value (``url`` and ``event`` always present).
+    :param index: position in the set it was declared in, for messages.
+    """
+
+    values: Mapping[str, Any]
+    index: int = 0
+    managed: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "managed", frozenset(self.values))
+
+    @property
+    def url(self) -> str:
+        return str(self.values["url"])
+
+    @property
+    def event(self) -> str:
+        return str(self.values["event"])
+
+    @property
+    def type_call(self) -> str | None:
+        return self.values.get("type_call")
+
+    @property
+    def identity(self) -> tuple[str, str, str | None]:
+        """``(url, event, type_call)``; ``type_call`` is ``None`` when the spec does not name it."""
+        return self.url, self.event, self.type_call
+
+    @property
+    def label(self) -> str:
+        """How messages name this spec: its index, url, event and type_call."""
+        type_call = f" {self.type_call}" if self.type_call else ""
+        return f"spec #{self.index} ({self.url} {self.event}{type_call})"
+
+    @property
+    def needs_detail(self) -> bool:
+        """Whether comparing this spec needs the detail view (it manages a detail-only field)."""
+        return bool(self.managed & DETAIL_ONLY_FIELDS)
+
+    def matches(self, webhook: Mapping[str, Any]) -> bool:
+        """Whether an existing webhook has this spec's identity."""
+        if webhook.get("url") != self.url or webhook.get("event") != self.event:
+            return False
+        return self.type_call is None or webhook.get("type_call") == self.type_call
+
+    def overlaps(self, other: WebhookSpec) -> bool:
+        """Whether one existing webhook could match both specs."""
+        if (self.url, self.event) != (other.url, other.event):
+            return False
+        return self.type_call is None or other.type_call is None or self.type_call == other.type_call
+
+    def diff(self, webhook: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """
+        The managed fields whose value differs in ``webhook``, as ``{field: (current, desired)}``.
+
+        ``webhook`` must carry the detail view when :attr:`needs_detail`.
+        """
+        changes = {}
+        for name in SPEC_KEYS:
+            if name not in self.managed:
+                continue
+            current = normalise(name, webhook.get(name))
+            if current != self.values[name]:
+                changes[name] = (current, self.values[name])
+        return changes
+
+    def body(self, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """
+        The full POST/PUT body: ``base`` (an existing webhook's detail view) with the managed
+        fields set to this spec's values. Unmanaged fields keep their current values, since the
+        API's PUT replaces every field.
+        """
+        body: dict[str, Any] = {}
+        for name in SPEC_KEYS:
+            if name in self.managed:
+                body[name] = to_api(name, self.values[name])
+            elif base is not None and base.get(name) is not None:
+                body[name] = copy.deepcopy(base[name])
+        return body
+
+
+def _problem(index: int, raw: Any, field_name: str | None, text: str) -> str:
+    url = raw.get("url") if isinstance(raw, Mapping) else None
+    where = f"spec #{index}" + (f" ({url})" if isinstance(url, str) and url else "")
+    return f"{where}: {f'field {field_name!r}: ' if field_name else ''}{text}"
+
+
+def _check_url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string, got {value!r}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        return f"must be an absolute http(s) URL, got {value!r}"
+    return None
+
+
+def _check_pairs(name: str, value: Any) -> list[str]:
+    first, second = PAIR_KEYS[name]
+    if not isinstance(value, list | tuple):
+        return [f"must be a list of {{{first}, {second}}} items, got {value!r}"]
+    problems = []
+    for position, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            problems.append(f"item {position} must be a mapping with {first!r} and {second!r}, got {item!r}")
+            continue
+        unknown = sorted(set(item) - {first, second})
+        if unknown:
+            problems.append(f"item {position} has unknown key(s) {', '.join(map(repr, unknown))}")
+        for key in (first, second):
+            if key not in item:
+                problems.append(f"item {position} is missing {key!r}")
+                continue
+            shown = "***" if name == "headers" and key == "value" else repr(item[key])
+            if not isinstance(item[key], str):
+                problems.append(f"item {position} {key!r} must be a string, got {shown}")
+            elif key == first and not item[key]:
+                problems.append(f"item {position} {key!r} must not be empty")
+            elif name == "headers" and ("\r" in item[key] or "\n" in item[key]):
+                problems.append(f"item {position} {key!r} must not contain CR or LF, got {shown}")
+    return problems
+
+
+def _validate(index: int, raw: Any) -> list[str]:
+    if not isinstance(raw, Mapping):
+        return [_problem(index, raw, None, f"must be a mapping of webhook fields, got {raw!r}")]
+    problems = []
+    for key in sorted(set(raw) - set(SPEC_KEYS), key=str):
+        problems.append(
+            _problem(index, raw, str(key), f"unknown field (expected one of {', '.join(SPEC_KEYS)})")
+        )
+    for required in ("url", "event"):
+        if raw.get(required) in (None, ""):
+            problems.append(_problem(index, raw, required, "is required"))
+    if raw.get("url") not in (None, ""):
+        text = _check_url(raw["url"])
+        if text:
+            problems.append(_problem(index, raw, "url", text))
+    for name, allowed in (("event", EVENTS), ("type_call", TYPE_CALLS), ("type_style", TYPE_STYLES)):
+        value = raw.get(name)
+        if value not in (None, "") and value not in allowed:
+            problems.append(_problem(index, raw, name, f"{value!r} is not one of {', '.join(allowed)}"))
+    template = raw.get("template")
+    if template is not None and not isinstance(template, str):
+        problems.append(_problem(index, raw, "template", f"must be a string or null, got {template!r}"))
+    for name in PAIR_KEYS:
+        if raw.get(name) is not None:
+            problems += [_problem(index, raw, name, text) for text in _check_pairs(name, raw[name])]
+    return problems
+
+
+def parse_spec(raw: Mapping[str, Any], index: int = 0) -> WebhookSpec:
+    """Validate and normalise one spec; raise :class:`WebhookSpecError` listing every problem."""
+    return parse_specs([raw], first_index=index)[0]
+
+
+def parse_specs(raw_specs: Iterable[Any], *, first_index: int = 0) -> list[WebhookSpec]:
+    """
+    Validate and normalise a set of specs, before anything is sent anywhere.
+
+    :param raw_specs: mappings with the API's fields (``url`` and ``event`` required).
+    :param first_index: the index of the first spec, for messages.
+    :raises WebhookSpecError: naming every problem at once: the spec, the field, the bad value.
+    """
+    if isinstance(raw_specs, str | bytes) or not isinstance(raw_specs, Iterable):
+        raise WebhookSpecError([f"webhooks must be a list of specs, got {raw_specs!r}"])
+    raw_list = list(raw_specs)
+    problems: list[str] = []
+    specs: list[WebhookSpec] = []
+    for offset, raw in enumerate(raw_list):
+        index = first_index + offset
+        found = _validate(index, raw)
+        problems += found
+        if not found:
+            values = {
+                name: normalise(name, raw[name])
+                for name in SPEC_KEYS
+                # A null value names nothing, except for template, where null is a value to keep.
+                if name in raw and (raw[name] is not None or name == "template")
+            }
+            specs.append(WebhookSpec(values=values, index=index))
+    for position, spec in enumerate(specs):
+        for earlier in specs[:position]:
+            if spec.overlaps(earlier):
+                problems.append(
+                    f"{spec.label}: same identity as {earlier.label}; one existing webhook would match both"
+                )
+    if problems:
+        raise WebhookSpecError(problems)
+    return specs
+
+
+def looks_like_spec_path(text: str) -> bool:
+    """Whether a ``webhooks`` string names a spec file rather than holding specs as text."""
+    return "\n" not in text and text.strip().lower().endswith(SPEC_FILE_SUFFIXES)
+
+
+def load_spec_source(source: Any) -> list[Any]:
+    """
+    Turn what a user passed as ``webhooks`` into a list of raw specs.
+
+    :param source: a list of specs; a mapping with a ``webhooks`` list; a path to a ``.yaml``,
+        ``.yml`` or ``.json`` file holding either; or the text of such a file.
+    :raises WebhookSpecError: when the file is missing or does not parse.
+    """
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_spec_path(source)):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise WebhookSpecError([f"cannot read the spec file {str(path)!r}: {error.strerror}"]) from None
+        source = _parse_text(text, str(path))
+    elif isinstance(source, str):
+        source = _parse_text(source, "the webhooks text")
+    if isinstance(source, Mapping) and "webhooks" in source:
+        source = source["webhooks"]
+    if source is None:
+        return []
+    if not isinstance(source, Sequence) or isinstance(source, str | bytes):
+        raise WebhookSpecError([f"webhooks must be a list of specs, got {type(source).__name__}"])
+    return list(source)
+
+
+def _parse_text(text: str, origin: str) -> Any:
+    if origin.endswith(".json"):
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise WebhookSpecError([f"{origin} is not valid JSON: {error}"]) from None
+    import yaml  # only paid for when specs come as text; JSON is YAML too
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise WebhookSpecError([f"{origin} is not valid YAML: {error}"]) from None
