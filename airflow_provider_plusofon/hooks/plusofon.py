@@ -131,7 +131,9 @@ def _text_snippet(text: str, limit: int = 200) -> str:
     return words[:limit] + ("…" if len(words) > limit else "")
 
 
-def _error_for(response: requests.Response, body: Any, method: str, path: str) -> PlusofonAPIError:
+def _error_for(
+    response: requests.Response, body: Any, method: str, path: str, secret: str
+) -> PlusofonAPIError:
     status = response.status_code
     if isinstance(body, dict):
         message = str(body.get("message") or "no message in the response")
@@ -140,6 +142,10 @@ def _error_for(response: requests.Response, body: Any, method: str, path: str) -
         snippet = _text_snippet(response.text)
         message = f"non-JSON response: {snippet}" if snippet else "empty response body"
         errors = None
+    # A server (or a proxy) that echoes the request must not put the token into our messages.
+    message = message.replace(secret, "***")
+    if errors:
+        errors = {k: [str(m).replace(secret, "***") for m in v] for k, v in errors.items()}
     kwargs: dict[str, Any] = {"status_code": status, "errors": errors, "method": method, "path": path}
     if status in (401, 403):
         return PlusofonAuthError(message, **kwargs)
@@ -300,7 +306,7 @@ class PlusofonHook(BaseHook):
         except ValueError:
             parsed = None
         if response.status_code >= 400 or (isinstance(parsed, dict) and parsed.get("success") is False):
-            raise _error_for(response, parsed, method, path)
+            raise _error_for(response, parsed, method, path, self.config.token)
         if parsed is None and response.content:
             raise PlusofonServerError(
                 f"non-JSON response: {_text_snippet(response.text)}",

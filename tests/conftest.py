@@ -1,0 +1,72 @@
+"""Shared test set-up: a throwaway Airflow home (set before Airflow is imported), no real waits."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Airflow reads its home and settings when first imported: set them before anything imports it.
+_HOME = tempfile.mkdtemp(prefix="plusofon-airflow-home-")
+REPO = Path(__file__).resolve().parent.parent
+os.environ["AIRFLOW_HOME"] = _HOME
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+import json  # noqa: E402
+import logging  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from airflow_provider_plusofon.hooks import plusofon as hook_module  # noqa: E402
+
+TOKEN = "tok-SECRET-4f1c9a"
+CLIENT_ID = "10553"
+BASE = "http://plusofon.test"
+
+
+@pytest.fixture(autouse=True)
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every backoff wait the hook asked for, instead of sleeping through it."""
+    recorded: list[float] = []
+    monkeypatch.setattr(hook_module, "_sleep", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def conn_env(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The default connection, pointing at a host that only requests-mock answers."""
+    conn = {
+        "conn_type": "plusofon",
+        "login": CLIENT_ID,
+        "password": TOKEN,
+        "host": BASE,
+        "extra": {"timeout": 3, "max_retries": 3},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(conn))
+    return conn
+
+
+@pytest.fixture
+def emulator_conn(plusofon_emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """The emulator with the default connection pointing at it (with a token tests look for)."""
+    plusofon_emulator.token = TOKEN
+    conn = {**plusofon_emulator.connection_uri(), "extra": {"timeout": 5, "max_retries": 3}}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(conn))
+    yield plusofon_emulator
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture):
+    """Read everything logged so far: Airflow's structlog writes to stdout, stdlib logging to caplog."""
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+
+    def read() -> str:
+        out = capsys.readouterr()
+        seen.append(out.out + out.err)
+        return "".join(seen) + caplog.text
+
+    return read

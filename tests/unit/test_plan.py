@@ -1,0 +1,182 @@
+"""The reconciliation core: plan() for every case, with plain data and no I/O."""
+
+from __future__ import annotations
+
+import json
+
+from airflow_provider_plusofon.webhooks import detail_ids, parse_specs, plan, render_plan, with_details
+
+A = "https://crm.example.com/calls"
+B = "https://bi.example.com/ended"
+
+
+def webhook(webhook_id, url=A, event="create", type_call="inbound", **detail):
+    return {"id": webhook_id, "url": url, "event": event, "type_call": type_call, "type": "lk", **detail}
+
+
+def test_missing_webhook_is_created():
+    result = plan(parse_specs([{"url": A, "event": "create"}]), [])
+    [action] = result.actions
+    assert action.kind == "create"
+    assert action.body() == {"url": A, "event": "create"}
+    assert "no webhook has this url and event" in action.reason
+
+
+def test_matching_webhook_is_unchanged():
+    result = plan(parse_specs([{"url": A, "event": "create", "type_call": "inbound"}]), [webhook(1)])
+    assert [(a.kind, a.webhook_id) for a in result.actions] == [("unchanged", 1)]
+    assert not result.has_changes
+
+
+def test_drifted_field_is_an_update_with_a_field_diff_and_full_body():
+    specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}])
+    current = webhook(1, type_style="short", headers=[{"name": "X-Keep", "value": "k"}], template=None)
+    [action] = plan(specs, [current]).actions
+    assert action.kind == "update"
+    assert action.changes == {"type_style": ("short", "long")}
+    assert action.body() == {
+        "url": A,
+        "event": "create",
+        "type_call": "inbound",
+        "type_style": "long",
+        "headers": [{"name": "X-Keep", "value": "k"}],
+    }
+
+
+def test_list_order_is_not_drift_but_a_new_item_is():
+    specs = parse_specs(
+        [{"url": A, "event": "create", "params": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]
+    )
+    same = webhook(1, params=[{"name": "b", "value": "2"}, {"name": "a", "value": "1"}])
+    assert plan(specs, [same]).actions[0].kind == "unchanged"
+    more = webhook(
+        1, params=[{"name": "a", "value": "1"}, {"name": "b", "value": "2"}, {"name": "c", "value": "3"}]
+    )
+    action = plan(specs, [more]).actions[0]
+    assert action.kind == "update"
+    assert action.describe()["changes"]["params"]["after"] == [
+        {"name": "a", "value": "1"},
+        {"name": "b", "value": "2"},
+    ]
+
+
+def test_unmanaged_fields_do_not_cause_updates():
+    specs = parse_specs([{"url": A, "event": "create"}])
+    current = webhook(1, type_style="short", headers=[{"name": "X", "value": "y"}], template="t")
+    assert plan(specs, [current]).actions[0].kind == "unchanged"
+
+
+def test_without_prune_nothing_is_deleted():
+    specs = parse_specs([{"url": A, "event": "create"}])
+    result = plan(specs, [webhook(1), webhook(2, url=B)])
+    assert result.deletes == []
+
+
+def test_prune_deletes_undeclared_webhooks_only():
+    specs = parse_specs([{"url": A, "event": "create"}])
+    result = plan(specs, [webhook(1), webhook(2, url=B)], prune=True)
+    assert [(a.kind, a.webhook_id, a.reason) for a in result.deletes] == [
+        (("delete"), 2, "not declared in any spec")
+    ]
+
+
+def test_duplicates_are_reported_and_pruned_keeping_the_matching_one():
+    specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}])
+    actual = [webhook(3, type_style="short"), webhook(5, type_style="long"), webhook(7, type_style="long")]
+    result = plan(specs, actual)
+    assert result.duplicates == {f"spec #0 ({A} create)": (3, 5, 7)}
+    assert [(a.kind, a.webhook_id) for a in result.actions] == [("unchanged", 5)]
+    pruned = plan(specs, actual, prune=True)
+    assert [(a.kind, a.webhook_id) for a in pruned.actions] == [
+        ("unchanged", 5),
+        ("delete", 3),
+        ("delete", 7),
+    ]
+    assert pruned.deletes[0].reason.startswith("duplicate of #5")
+
+
+def test_duplicates_that_all_differ_keep_the_lowest_id():
+    specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}])
+    actual = [webhook(9, type_style="short"), webhook(4, type_style="short")]
+    [action] = plan(specs, actual).actions
+    assert (action.kind, action.webhook_id) == ("update", 4)
+
+
+def test_detail_ids_only_for_specs_managing_detail_fields():
+    listing = [webhook(1), webhook(2, url=B), webhook(3, event="answer")]
+    list_only = parse_specs([{"url": A, "event": "create"}, {"url": B, "event": "create"}])
+    assert detail_ids(list_only, listing) == []
+    detailed = parse_specs([{"url": A, "event": "create", "headers": []}, {"url": B, "event": "create"}])
+    assert detail_ids(detailed, listing) == [1]
+
+
+def test_with_details_merges_detail_views():
+    merged = with_details([webhook(1), webhook(2)], {1: {"id": 1, "headers": [{"name": "X", "value": "y"}]}})
+    assert merged[0]["headers"] == [{"name": "X", "value": "y"}]
+    assert "headers" not in merged[1]
+
+
+def test_summary_is_json_and_never_contains_header_values():
+    specs = parse_specs(
+        [
+            {"url": A, "event": "create", "headers": [{"name": "X-Token", "value": "new-secret-value"}]},
+            {"url": B, "event": "destroy", "headers": [{"name": "X-Token", "value": "another-secret"}]},
+        ]
+    )
+    actual = [
+        webhook(
+            1,
+            headers=[
+                {"name": "X-Token", "value": "old-secret-value"},
+                {"name": "X-Gone", "value": "gone-secret"},
+            ],
+        )
+    ]
+    result = plan(specs, actual)
+    summary = result.summary(dry_run=True)
+    text = json.dumps(summary)
+    for secret in ("new-secret-value", "another-secret", "old-secret-value", "gone-secret"):
+        assert secret not in text
+        assert secret not in render_plan(result)
+    assert summary["updated"][0]["changes"] == {
+        "headers": {"added": [], "removed": ["X-Gone"], "changed": ["X-Token"]}
+    }
+    assert summary["created"] == [{"id": None, "url": B, "event": "destroy", "type_call": None}]
+    assert summary["dry_run"] is True
+
+
+def test_requirements_view():
+    specs = parse_specs(
+        [
+            {"url": A, "event": "create", "headers": [{"name": "X-Key", "value": "k"}]},
+            {"url": B, "event": "destroy"},
+            {"url": A, "event": "answer"},
+        ]
+    )
+    actual = [webhook(1, headers=[]), webhook(2, url=B, event="destroy")]
+    status = plan(specs, actual).requirements()
+    assert [s["id"] for s in status["satisfied"]] == [2]
+    assert [(m["url"], m["event"]) for m in status["missing"]] == [(A, "answer")]
+    assert status["different"][0]["changes"] == {
+        "headers": {"added": ["X-Key"], "removed": [], "changed": []}
+    }
+    assert status["all_satisfied"] is False
+
+
+def test_render_plan_table():
+    specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}, {"url": B, "event": "destroy"}])
+    result = plan(specs, [webhook(1, type_style="short"), webhook(2, url="https://old.example")], prune=True)
+    text = render_plan(result, dry_run=True)
+    assert text.splitlines() == [
+        "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 1 to update, 1 to delete, 0 unchanged",
+        f"  ~ update  #1 {A} event=create type_call=inbound",
+        "      type_style: 'short' -> 'long'",
+        f"  + create  {B} event=destroy",
+        "  - delete  #2 https://old.example event=create type_call=inbound",
+        "      (not declared in any spec)",
+    ]
+
+
+def test_render_no_changes():
+    specs = parse_specs([{"url": A, "event": "create"}])
+    assert "No changes" in render_plan(plan(specs, [webhook(1)]))
