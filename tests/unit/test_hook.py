@@ -271,8 +271,10 @@ def test_retry_then_success(hook, requests_mock, waits):
 def test_429_waits_for_retry_after(hook, requests_mock, waits):
     requests_mock.get(
         f"{LIST_URL}/5",
-        [{"status_code": 429, "headers": {"Retry-After": "7"}, "json": {"message": "Too Many Attempts."}}]
-        + [{"json": item(5)}],
+        [
+            {"status_code": 429, "headers": {"Retry-After": "7"}, "json": {"message": "Too Many Attempts."}},
+            {"json": item(5)},
+        ],
     )
     assert hook.get_webhook(5)["id"] == 5
     assert waits == [7.0]
