@@ -221,17 +221,19 @@ class EmulatorState:
             self._faults.clear()
 
     def take_faults(self, method: str, path: str) -> list[Fault]:
-        """The faults that apply to this request (at most one of each kind), each used up once."""
+        """
+        The faults that apply to this request, each used up once: the first matching latency
+        fault, and the first matching fault of any other kind (one request gets one answer).
+        """
         taken: list[Fault] = []
         with self._lock:
             for fault in self._faults:
-                if (
-                    fault.count > 0
-                    and fault.matches(method, path)
-                    and fault.kind not in {f.kind for f in taken}
-                ):
-                    fault.count -= 1
-                    taken.append(fault)
+                if fault.count <= 0 or not fault.matches(method, path):
+                    continue
+                if any((f.kind == "latency") == (fault.kind == "latency") for f in taken):
+                    continue
+                fault.count -= 1
+                taken.append(fault)
             self._faults = [f for f in self._faults if f.count > 0]
         return taken
 

@@ -1,0 +1,139 @@
+"""PlusofonHook against the emulator over real HTTP: CRUD, paging, every fault, no duplicates."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from airflow_provider_plusofon.exceptions import (
+    PlusofonAuthError,
+    PlusofonNotFoundError,
+    PlusofonRequestRejected,
+    PlusofonServerError,
+    PlusofonValidationError,
+)
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from tests.conftest import TOKEN
+
+pytestmark = pytest.mark.integration
+
+BODY = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
+
+
+def seeded(n: int) -> list[dict]:
+    return [{"url": f"https://a.example/{i}", "event": "destroy", "type_call": "outbound"} for i in range(n)]
+
+
+@pytest.fixture
+def hook(emulator_conn) -> PlusofonHook:
+    return PlusofonHook()
+
+
+def test_full_crud(hook, emulator_conn):
+    created = hook.create_webhook({**BODY, "headers": [{"name": "X-Key", "value": "header-secret"}]})
+    assert created["id"] == 1
+    assert hook.get_webhook(1)["headers"] == [{"name": "X-Key", "value": "header-secret"}]
+    hook.update_webhook(1, {**BODY, "type_style": "short"})
+    assert hook.get_webhook(1)["type_style"] == "short"
+    assert [w["id"] for w in hook.list_webhooks()] == [1]
+    hook.delete_webhook(1)
+    assert hook.list_webhooks() == []
+    with pytest.raises(PlusofonNotFoundError):
+        hook.get_webhook(1)
+    assert hook.test_connection()[0]
+
+
+def test_paging_over_several_pages(hook, emulator_conn):
+    emulator_conn.seed(seeded(47))
+    webhooks = hook.list_webhooks()
+    assert [w["id"] for w in webhooks] == list(range(1, 48))
+    pages = sorted(int(r["query"]["page"]) for r in emulator_conn.requests("GET"))
+    assert pages == [1, 2, 3, 4]
+
+
+def test_concurrent_listing_with_429_and_503_loses_and_repeats_nothing(emulator_conn, waits, monkeypatch):
+    # Faults go to requests in arrival order: page 1 alone may meet all six, so allow that many retries.
+    conn = {**emulator_conn.connection_uri(), "extra": {"max_retries": 6}}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(conn))
+    emulator_conn.seed(seeded(150))  # 10 pages
+    emulator_conn.inject("rate_limit", count=3, retry_after=0.01)
+    emulator_conn.inject("status", status=503, count=2)
+    emulator_conn.inject("status", status=502, count=1, html=True)
+    webhooks = PlusofonHook(max_workers=8).list_webhooks()
+    assert [w["id"] for w in webhooks] == list(range(1, 151))
+    answered = [r for r in emulator_conn.requests("GET") if r["status"] == 200]
+    assert sorted(int(r["query"]["page"]) for r in answered) == list(range(1, 11))
+    assert len(emulator_conn.requests("GET")) == 16
+    assert len(waits) == 6
+
+
+def test_lost_post_leaves_exactly_one_webhook(hook, emulator_conn):
+    emulator_conn.inject("drop_after_store", method="POST")
+    created = hook.create_webhook(BODY)
+    assert [w["id"] for w in emulator_conn.webhooks()] == [created["id"]]
+    assert len(emulator_conn.requests("POST")) == 1
+
+
+def test_post_dropped_before_storing_is_sent_again(hook, emulator_conn):
+    emulator_conn.inject("drop", method="POST")
+    hook.create_webhook(BODY)
+    assert len(emulator_conn.webhooks()) == 1
+    assert len(emulator_conn.requests("POST")) == 2
+
+
+def test_post_503_then_success(hook, emulator_conn):
+    emulator_conn.inject("status", status=503, method="POST")
+    hook.create_webhook(BODY)
+    assert len(emulator_conn.webhooks()) == 1
+
+
+def test_rate_limited_post(hook, emulator_conn, waits):
+    emulator_conn.inject("rate_limit", method="POST", retry_after=2)
+    hook.create_webhook(BODY)
+    assert len(emulator_conn.webhooks()) == 1
+    assert waits == [2.0]
+
+
+def test_success_false_fails_without_retry(hook, emulator_conn):
+    emulator_conn.seed([BODY])
+    emulator_conn.inject("success_false", method="PUT", message="Quota exceeded")
+    with pytest.raises(PlusofonRequestRejected, match="Quota exceeded"):
+        hook.update_webhook(1, BODY)
+    assert len(emulator_conn.requests("PUT")) == 1
+
+
+def test_html_server_error_after_retries(hook, emulator_conn):
+    emulator_conn.inject("status", status=502, html=True, count=10)
+    with pytest.raises(PlusofonServerError, match="502 Bad Gateway"):
+        hook.list_webhooks()
+    assert emulator_conn.count("GET") == 4
+
+
+def test_latency_and_timeout(monkeypatch, emulator_conn, waits):
+    conn = {**emulator_conn.connection_uri(), "extra": {"timeout": 0.2, "max_retries": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_SLOW", json.dumps(conn))
+    emulator_conn.inject("latency", latency_ms=500)
+    webhooks = PlusofonHook("plusofon_slow").list_webhooks()  # first try times out, the retry answers
+    assert webhooks == []
+    assert len(waits) == 1
+    deadline = time.monotonic() + 5
+    while emulator_conn.count("GET") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the emulator logs the slow request once it has finished sleeping
+    assert emulator_conn.count("GET") == 2
+
+
+def test_validation_error_names_fields(hook, emulator_conn):
+    with pytest.raises(PlusofonValidationError, match="event: The selected event is invalid"):
+        hook.create_webhook({"url": "https://a.example", "event": "hangup"})
+
+
+def test_wrong_token_is_auth_error_without_the_token(monkeypatch, emulator_conn):
+    conn = {**emulator_conn.connection_uri(), "password": "wrong-token-123"}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_WRONG", json.dumps(conn))
+    with pytest.raises(PlusofonAuthError) as caught:
+        PlusofonHook("plusofon_wrong").list_webhooks()
+    assert "wrong-token-123" not in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert emulator_conn.count() == 1
