@@ -104,11 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
         if "status" in faults:
             return _status_fault(faults["status"])
 
+        if "success_false" in faults:
+            # The API refused the request: nothing is stored.
+            return 200, {"success": False, "message": faults["success_false"].message}, {}
         status, body, headers = self._route(emulator, path, query, raw)
         if "drop_after_store" in faults:
             raise _Dropped
-        if "success_false" in faults:
-            return 200, {"success": False, "message": faults["success_false"].message}, {}
         return status, body, headers
 
     def _route(

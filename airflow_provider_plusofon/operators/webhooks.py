@@ -138,7 +138,8 @@ class PlusofonWebhookOperator(_PlusofonOperator):
     :param fields: renamed payload fields, ``[{"before": ..., "after": ...}]`` (templated).
     :param headers: custom HTTP headers, ``[{"name": ..., "value": ...}]``; values are masked
         as secrets (templated).
-    :param params: custom payload parameters, ``[{"name": ..., "value": ...}]`` (templated).
+    :param webhook_params: the webhook's custom payload parameters (the API's ``params``),
+        ``[{"name": ..., "value": ...}]``; named so because ``params`` is Airflow's own (templated).
     :param template: the payload template (templated).
     :param state: ``present`` or ``absent`` (templated).
     :param webhook_id: manage this webhook by id instead of by identity (templated).
@@ -155,7 +156,7 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         "type_style",
         "fields",
         "headers",
-        "payload_params",
+        "webhook_params",
         "template",
         "state",
         "webhook_id",
@@ -171,7 +172,7 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         type_style: str | None = None,
         fields: list[dict[str, str]] | None = None,
         headers: list[dict[str, str]] | None = None,
-        params: list[dict[str, str]] | None = None,
+        webhook_params: list[dict[str, str]] | None = None,
         template: str | None = None,
         state: str = "present",
         webhook_id: int | str | None = None,
@@ -187,8 +188,7 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         self.type_style = type_style
         self.fields = fields
         self.headers = headers
-        # BaseOperator.params is Airflow's DAG params: the payload parameters live elsewhere.
-        self.payload_params = params
+        self.webhook_params = webhook_params
         self.template = template
         self.state = state
         self.webhook_id = webhook_id
@@ -201,7 +201,7 @@ class PlusofonWebhookOperator(_PlusofonOperator):
 
     def _spec(self) -> WebhookSpec:
         values = {name: getattr(self, name, None) for name in SPEC_KEYS if name != "params"}
-        values["params"] = self.payload_params
+        values["params"] = self.webhook_params
         raw = {name: value for name, value in values.items() if value is not None}
         mask_header_values(raw)
         problems = []
