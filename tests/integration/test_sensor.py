@@ -1,0 +1,236 @@
+"""PlusofonWebhookSensor and PlusofonWebhookTrigger against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+
+import pytest
+from airflow.sdk.exceptions import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
+
+from airflow_provider_plusofon.sensors.webhooks import PlusofonWebhookSensor
+from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
+from tests.conftest import TOKEN
+
+pytestmark = pytest.mark.integration
+
+CRM = "https://crm.example.com/plusofon/calls"
+SECRET = "sensor-header-secret-91"
+REQUIRED = [
+    {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
+    {"url": CRM, "event": "destroy"},
+]
+
+
+def sensor(**kwargs) -> PlusofonWebhookSensor:
+    kwargs.setdefault("webhooks", REQUIRED)
+    return PlusofonWebhookSensor(task_id="wait", poke_interval=0.01, timeout=5, **kwargs)
+
+
+def test_poke_false_then_true(emulator_conn, logs):
+    task = sensor()
+    first = task.poke({})
+    assert first.is_done is False
+    assert [(m["url"], m["event"]) for m in first.xcom_value["missing"]] == [
+        (CRM, "create"),
+        (CRM, "destroy"),
+    ]
+    emulator_conn.seed(
+        [
+            {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
+            {"url": CRM, "event": "destroy"},
+        ]
+    )
+    second = task.poke({})
+    assert second.is_done is True
+    assert [(s["id"], s["event"]) for s in second.xcom_value["satisfied"]] == [(1, "create"), (2, "destroy")]
+    text = logs()
+    assert "Plusofon webhooks: 0 satisfied, 2 missing, 0 different" in text
+    assert "Plusofon webhooks: 2 satisfied, 0 missing, 0 different" in text
+    assert SECRET not in text + json.dumps(second.xcom_value)
+    assert TOKEN not in text
+
+
+def test_required_header_missing_is_not_satisfied_with_reason(emulator_conn, logs):
+    emulator_conn.seed([{"url": CRM, "event": "create"}, {"url": CRM, "event": "destroy"}])
+    result = sensor().poke({})
+    assert result.is_done is False
+    [different] = result.xcom_value["different"]
+    assert different["id"] == 1
+    assert different["changes"] == {"headers": {"added": ["X-Api-Key"], "removed": [], "changed": []}}
+    assert "different: #1 https://crm.example.com/plusofon/calls: headers" in logs()
+
+
+def test_auth_error_fails_at_once(emulator_conn, monkeypatch):
+    conn = {**emulator_conn.connection_uri(), "password": "not-the-token"}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(conn))
+    with pytest.raises(AirflowFailException, match="HTTP 401"):
+        sensor().poke({})
+    assert emulator_conn.count() == 1
+
+
+def test_invalid_specs_fail_at_once_without_requests(emulator_conn):
+    with pytest.raises(AirflowFailException, match="field 'event': 'hangup'"):
+        sensor(webhooks=[{"url": CRM, "event": "hangup"}]).poke({})
+    assert emulator_conn.count() == 0
+
+
+def test_transient_error_is_not_yet(emulator_conn, logs):
+    emulator_conn.inject("status", status=503, count=10)
+    result = sensor().poke({})
+    assert result.is_done is False
+    assert emulator_conn.count() == 4  # the hook's own retries first
+    assert "Plusofon API unavailable, will check again" in logs()
+
+
+def test_poke_mode_execute_runs_until_satisfied(emulator_conn):
+    emulator_conn.seed([{"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]}])
+    task = sensor()
+    original = task.poke
+    calls = []
+
+    def poke_and_fix(context):
+        calls.append(1)
+        if len(calls) == 2:
+            emulator_conn.state.add({"url": CRM, "event": "destroy"})
+        return original(context)
+
+    task.poke = poke_and_fix  # type: ignore[method-assign]
+    result = task.execute({})
+    assert len(calls) == 2  # the first poke found one missing; the second, after the fix, none
+    assert len(result["satisfied"]) == 2
+
+
+# -- deferrable ----------------------------------------------------------------------------------
+
+
+def test_deferrable_returns_at_once_when_satisfied(emulator_conn):
+    emulator_conn.seed(
+        [
+            {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
+            {"url": CRM, "event": "destroy"},
+        ]
+    )
+    assert sensor(deferrable=True).execute({})["all_satisfied"] is True
+
+
+def test_deferrable_defers_to_the_trigger(emulator_conn):
+    started = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor(deferrable=True).execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, PlusofonWebhookTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert trigger.webhooks == REQUIRED
+    assert started + 5 <= trigger.end_time <= time.time() + 5
+    assert trigger.poke_interval == 0.01
+
+
+def test_trigger_serialize_round_trip():
+    trigger = PlusofonWebhookTrigger(
+        webhooks=REQUIRED, plusofon_conn_id="c", poke_interval=30, end_time=123.5, max_workers=2
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_plusofon.triggers.webhooks.PlusofonWebhookTrigger"
+    json.dumps(kwargs)
+    rebuilt = PlusofonWebhookTrigger(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+async def first_event(trigger: PlusofonWebhookTrigger):
+    async for event in trigger.run():
+        return event.payload
+    return None
+
+
+def test_trigger_yields_success_once_webhooks_appear(emulator_conn):
+    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.05, end_time=time.time() + 10)
+
+    async def scenario():
+        task = asyncio.create_task(first_event(trigger))
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        emulator_conn.seed(
+            [
+                {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
+                {"url": CRM, "event": "destroy"},
+            ]
+        )
+        return await asyncio.wait_for(task, 5)
+
+    payload = asyncio.run(scenario())
+    assert payload["status"] == "success"
+    assert payload["result"]["all_satisfied"] is True
+    assert emulator_conn.count("GET") >= 3
+
+
+def test_trigger_does_not_block_the_event_loop(emulator_conn):
+    emulator_conn.latency_ms = 300
+    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.01, end_time=time.time() + 0.5)
+    ticks = []
+
+    async def ticker():
+        for _ in range(10):
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.02)
+
+    async def scenario():
+        return await asyncio.gather(first_event(trigger), ticker())
+
+    payload, _ = asyncio.run(scenario())
+    assert payload["status"] == "timeout"
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.2
+
+
+def test_trigger_times_out(emulator_conn):
+    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.05, end_time=time.time() + 0.2)
+    payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
+    assert payload["status"] == "timeout"
+    assert len(payload["result"]["missing"]) == 2
+
+
+def test_trigger_reports_auth_error(emulator_conn, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PLUSOFON_DEFAULT",
+        json.dumps({**emulator_conn.connection_uri(), "password": "nope-nope"}),
+    )
+    payload = asyncio.run(
+        asyncio.wait_for(first_event(PlusofonWebhookTrigger(webhooks=REQUIRED, end_time=time.time() + 5)), 5)
+    )
+    assert payload["status"] == "error"
+    assert "HTTP 401" in payload["message"]
+
+
+def test_trigger_keeps_waiting_through_transient_errors(emulator_conn):
+    emulator_conn.seed(
+        [
+            {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
+            {"url": CRM, "event": "destroy"},
+        ]
+    )
+    emulator_conn.inject("status", status=503, count=4)  # the first check fails after its retries
+    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.01, end_time=time.time() + 10)
+    payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
+    assert payload["status"] == "success"
+
+
+def test_execute_complete_on_each_event():
+    task = sensor()
+    result = {"satisfied": [], "missing": [], "different": [], "all_satisfied": True}
+    assert task.execute_complete({}, {"status": "success", "result": result}) == result
+    with pytest.raises(AirflowSensorTimeout, match="did not appear"):
+        task.execute_complete(
+            {},
+            {"status": "timeout", "result": None, "message": "the required webhooks did not appear in time"},
+        )
+    with pytest.raises(AirflowSkipException):
+        sensor(soft_fail=True).execute_complete({}, {"status": "timeout", "message": "late"})
+    with pytest.raises(AirflowFailException, match="HTTP 401"):
+        task.execute_complete({}, {"status": "error", "message": "GET /api/v1/webhooks failed (HTTP 401)"})
