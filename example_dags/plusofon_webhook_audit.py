@@ -65,8 +65,9 @@ with DAG(
         """Fail (and alert) when the plan found drift that was not repaired."""
         if has_drift(summary) and repaired is None:
             counts = ", ".join(f"{len(summary[k])} {k}" for k in ("created", "updated", "deleted"))
+            duplicates = summary.get("duplicates") or "none"
             raise AirflowFailException(
-                f"Plusofon webhooks drifted: would be {counts}; duplicates: {summary.get('duplicates') or 'none'}. "
+                f"Plusofon webhooks drifted: would be {counts}; duplicates: {duplicates}. "
                 "See plan_webhooks' log for the plan; re-run with repair=true to apply it."
             )
         return summary
