@@ -27,7 +27,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 demo: $(STAMP)
-	$(PY) example_dags/demo.py
+	$(PY) scripts/demo.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -98,9 +98,7 @@ class CreateWebhooksError(PlusofonError):
     :param failures: ``(body, error)`` for each webhook that was not created.
     """
 
-    def __init__(
-        self, created: Sequence[Mapping[str, Any]], failures: Sequence[tuple[Mapping[str, Any], Exception]]
-    ):
+    def __init__(self, created: Sequence[Mapping[str, Any]], failures: Sequence[tuple[Mapping[str, Any], Exception]]):
         self.created = [dict(c) for c in created]
         self.failures = list(failures)
         lines = [f"{body.get('url')} ({body.get('event')}): {error}" for body, error in self.failures]

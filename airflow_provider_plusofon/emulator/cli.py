@@ -33,9 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plusofon-emulator", description="Serve a local emulator of the Plusofon webhooks API."
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8765, help="port to bind; 0 picks a free one (default: 8765)"
-    )
+    parser.add_argument("--port", type=int, default=8765, help="port to bind; 0 picks a free one (default: 8765)")
     parser.add_argument("--client-id", default="10553", help="Client ID the API accepts (default: 10553)")
     parser.add_argument("--token", default="dev-token", help="API token the API accepts (default: dev-token)")
     parser.add_argument("--seed", help="JSON or YAML file with the webhooks to start with")

@@ -86,13 +86,9 @@ def _as_number(conn_id: str, name: str, value: Any, kind: Callable[[Any], T], mi
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        raise PlusofonConfigError(
-            f"Connection {conn_id!r}: extra {name!r} must be a number, got {value!r}"
-        ) from None
+        raise PlusofonConfigError(f"Connection {conn_id!r}: extra {name!r} must be a number, got {value!r}") from None
     if number < minimum:  # type: ignore[operator]
-        raise PlusofonConfigError(
-            f"Connection {conn_id!r}: extra {name!r} must be >= {minimum}, got {value!r}"
-        )
+        raise PlusofonConfigError(f"Connection {conn_id!r}: extra {name!r} must be >= {minimum}, got {value!r}")
     return number
 
 
@@ -131,9 +127,7 @@ def _text_snippet(text: str, limit: int = 200) -> str:
     return words[:limit] + ("…" if len(words) > limit else "")
 
 
-def _error_for(
-    response: requests.Response, body: Any, method: str, path: str, secret: str
-) -> PlusofonAPIError:
+def _error_for(response: requests.Response, body: Any, method: str, path: str, secret: str) -> PlusofonAPIError:
     status = response.status_code
     if isinstance(body, dict):
         message = str(body.get("message") or "no message in the response")
@@ -289,17 +283,13 @@ class PlusofonHook(BaseHook):
     ) -> Any:
         url = self.config.base_url + path
         try:
-            response = self.session.request(
-                method, url, params=params, json=body, timeout=self.config.timeout
-            )
+            response = self.session.request(method, url, params=params, json=body, timeout=self.config.timeout)
         except requests.Timeout as exc:
             raise PlusofonTransportError(
                 f"no answer within {self.config.timeout:g}s", method=method, path=path
             ) from exc
         except requests.RequestException as exc:
-            raise PlusofonTransportError(
-                f"connection failed ({type(exc).__name__})", method=method, path=path
-            ) from exc
+            raise PlusofonTransportError(f"connection failed ({type(exc).__name__})", method=method, path=path) from exc
 
         try:
             parsed = response.json() if response.content else None
@@ -350,9 +340,7 @@ class PlusofonHook(BaseHook):
             reraise=True,
         )
 
-    def _send(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
-    ) -> Any:
+    def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
         """Send an idempotent request (GET, PUT, DELETE), retrying what is worth retrying."""
         return self._retrying()(self._request_once, method, path, params=params, body=body)
 
@@ -392,9 +380,7 @@ class PlusofonHook(BaseHook):
         pages = [first]
         last_page = first.get("last_page")
         if isinstance(last_page, int):
-            pages += self.map_concurrently(
-                lambda n: self._list_page(n, type), range(2, min(last_page, MAX_PAGES) + 1)
-            )
+            pages += self.map_concurrently(lambda n: self._list_page(n, type), range(2, min(last_page, MAX_PAGES) + 1))
         else:
             # Not a full paginator: follow page numbers while the server says there is more.
             page, current = 1, first
@@ -413,9 +399,7 @@ class PlusofonHook(BaseHook):
         path = f"{WEBHOOKS_PATH}/{webhook_id}"
         answer = self._send("GET", path)
         if not isinstance(answer, dict):
-            raise PlusofonServerError(
-                "the webhook answer is not an object", status_code=200, method="GET", path=path
-            )
+            raise PlusofonServerError("the webhook answer is not an object", status_code=200, method="GET", path=path)
         self._mask_header_values(answer)
         return answer
 
@@ -484,8 +468,7 @@ class PlusofonHook(BaseHook):
         def attempt() -> None:
             nonlocal answer_lost
             if answer_lost and any(
-                item.get("id") not in before_ids and _same_identity(body, item)
-                for item in self.list_webhooks()
+                item.get("id") not in before_ids and _same_identity(body, item) for item in self.list_webhooks()
             ):
                 self.log.warning(
                     "The answer to POST %s was lost but the webhook was stored; not sending it again",
@@ -507,11 +490,7 @@ class PlusofonHook(BaseHook):
         created = []
         for body in bodies:
             candidates = sorted(
-                (
-                    item
-                    for item in after
-                    if item.get("id") not in before_ids | taken and _same_identity(body, item)
-                ),
+                (item for item in after if item.get("id") not in before_ids | taken and _same_identity(body, item)),
                 key=lambda item: item.get("id") or 0,
             )
             if not candidates:

@@ -47,9 +47,7 @@ def _attempt(func: Callable[[Action], Any]) -> Callable[[Action], tuple[Action, 
     return run
 
 
-def apply_plan(
-    hook: PlusofonHook, plan: Plan, listing: Sequence[dict[str, Any]], *, dry_run: bool
-) -> dict[str, Any]:
+def apply_plan(hook: PlusofonHook, plan: Plan, listing: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
     """
     Carry out a plan (updates and creates concurrently, then deletes) and return its summary.
 
@@ -73,9 +71,7 @@ def apply_plan(
         if error is None:
             done["updated"].append(action.describe())
         else:
-            failures.append(
-                f"update #{action.webhook_id} {action.spec.label if action.spec else ''}: {error}"
-            )
+            failures.append(f"update #{action.webhook_id} {action.spec.label if action.spec else ''}: {error}")
 
     creates = plan.creates
     try:
@@ -107,9 +103,7 @@ def apply_plan(
 class _PlusofonOperator(BaseOperator):
     """Shared plumbing: the connection id, and a hook created on first use (never at parse time)."""
 
-    def __init__(
-        self, *, plusofon_conn_id: str = PlusofonHook.default_conn_name, max_workers: int = 4, **kwargs: Any
-    ):
+    def __init__(self, *, plusofon_conn_id: str = PlusofonHook.default_conn_name, max_workers: int = 4, **kwargs: Any):
         super().__init__(**kwargs)
         self.plusofon_conn_id = plusofon_conn_id
         self.max_workers = max_workers
@@ -245,9 +239,7 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         removed = self._delete(duplicates)["deleted"] if duplicates else []
         if action.kind == CREATE:
             changes = {n: describe_change(n, normalise(n, None), v) for n, v in spec.values.items()}
-            created = (
-                None if self.is_dry_run else self.hook.create_webhooks([action.body()], existing=listing)[0]
-            )
+            created = None if self.is_dry_run else self.hook.create_webhooks([action.body()], existing=listing)[0]
             result = self._result("created", created["id"] if created else None, changes)
         elif action.kind == UPDATE:
             if not self.is_dry_run:

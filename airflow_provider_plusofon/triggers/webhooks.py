@@ -91,6 +91,4 @@ class PlusofonWebhookTrigger(BaseTrigger):
                     }
                 )
                 return
-            await asyncio.sleep(
-                self.poke_interval if remaining is None else min(self.poke_interval, remaining)
-            )
+            await asyncio.sleep(self.poke_interval if remaining is None else min(self.poke_interval, remaining))

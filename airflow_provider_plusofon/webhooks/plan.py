@@ -206,13 +206,10 @@ def plan(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, Any]], *,
             duplicates[spec.label] = tuple(w.get("id") for w in matches)
             if prune:
                 actions += [
-                    Action(DELETE, spec, w, reason=f"duplicate of #{kept.get('id')} ({spec.label})")
-                    for w in extras
+                    Action(DELETE, spec, w, reason=f"duplicate of #{kept.get('id')} ({spec.label})") for w in extras
                 ]
     if prune:
         actions += [
-            Action(DELETE, None, w, reason="not declared in any spec")
-            for w in ordered
-            if w.get("id") not in claimed
+            Action(DELETE, None, w, reason="not declared in any spec") for w in ordered if w.get("id") not in claimed
         ]
     return Plan(actions=tuple(actions), duplicates=duplicates)

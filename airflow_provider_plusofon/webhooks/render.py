@@ -43,9 +43,7 @@ def render_plan(plan: Plan, *, dry_run: bool = False) -> str:
         elif action.kind == DELETE:
             lines.append(f"      ({action.reason})")
     for label, ids in plan.duplicates.items():
-        lines.append(
-            f"  ! duplicates  {label} matches {len(ids)} webhooks: {', '.join(f'#{i}' for i in ids)}"
-        )
+        lines.append(f"  ! duplicates  {label} matches {len(ids)} webhooks: {', '.join(f'#{i}' for i in ids)}")
     if not plan.has_changes:
         lines.append("  No changes: the account matches the specs.")
     return "\n".join(lines)

@@ -43,9 +43,7 @@ def normalise(name: str, value: Any) -> Any:
     """
     if name in PAIR_KEYS:
         first, second = PAIR_KEYS[name]
-        pairs = {
-            (str(item.get(first)), str(item.get(second))) for item in value or [] if isinstance(item, Mapping)
-        }
+        pairs = {(str(item.get(first)), str(item.get(second))) for item in value or [] if isinstance(item, Mapping)}
         return tuple(sorted(pairs))
     return value
 
@@ -192,9 +190,7 @@ def _validate(index: int, raw: Any) -> list[str]:
         return [_problem(index, raw, None, f"must be a mapping of webhook fields, got {raw!r}")]
     problems = []
     for key in sorted(set(raw) - set(SPEC_KEYS), key=str):
-        problems.append(
-            _problem(index, raw, str(key), f"unknown field (expected one of {', '.join(SPEC_KEYS)})")
-        )
+        problems.append(_problem(index, raw, str(key), f"unknown field (expected one of {', '.join(SPEC_KEYS)})"))
     for required in ("url", "event"):
         if raw.get(required) in (None, ""):
             problems.append(_problem(index, raw, required, "is required"))

@@ -94,9 +94,7 @@ def test_bootstrap_twice_second_run_sends_no_write(env, dagbag, capsys):
 
 def test_bootstrap_production_with_params(env, dagbag):
     dag = dagbag.dags["plusofon_bootstrap_webhooks"]
-    run = dag.test(
-        run_conf={"environment": "production", "receiver_base_url": "https://crm.prod.example.com"}
-    )
+    run = dag.test(run_conf={"environment": "production", "receiver_base_url": "https://crm.prod.example.com"})
     assert run.state == "success"
     urls = {w["url"] for w in env.webhooks()}
     assert urls == {
@@ -136,11 +134,7 @@ def test_audit_detects_drift_and_repairs_only_when_allowed(env, dagbag):
 def test_pipeline_waits_behind_the_deferrable_sensor_until_webhooks_exist(env, dagbag):
     # env comes first: the DAG reads PLUSOFON_EXAMPLE_POKE_INTERVAL when it is parsed
     assert dagbag.dags["plusofon_call_pipeline"].get_task("wait_for_webhooks").poke_interval == 0.2
-    text = (
-        (EXAMPLE_DAGS / "webhooks" / "staging.yaml")
-        .read_text()
-        .replace("{{ params.receiver_base_url }}", RECEIVER)
-    )
+    text = (EXAMPLE_DAGS / "webhooks" / "staging.yaml").read_text().replace("{{ params.receiver_base_url }}", RECEIVER)
     raw = yaml.safe_load(text)["webhooks"]
     for spec in raw:
         for header in spec.get("headers", []):

@@ -63,10 +63,7 @@ def test_create_answers_success_without_id_and_stores(api, plusofon_emulator):
 
 def test_list_is_a_laravel_paginator_with_list_fields_only(api, plusofon_emulator):
     plusofon_emulator.seed(
-        [
-            {**BODY, "url": f"https://a.example/{n}", "headers": [{"name": "h", "value": "v"}]}
-            for n in range(20)
-        ]
+        [{**BODY, "url": f"https://a.example/{n}", "headers": [{"name": "h", "value": "v"}]} for n in range(20)]
     )
     page1 = api("GET", params={"page": 1}).json()
     assert page1["per_page"] == 15
@@ -229,14 +226,9 @@ def test_unknown_fault_kind_is_rejected(plusofon_emulator):
 def test_control_api_over_http(plusofon_emulator):
     control = plusofon_emulator.base_url + "/__emulator__"
     assert requests.put(control + "/webhooks", json={"webhooks": [BODY]}, timeout=5).json()[0]["id"] == 1
-    assert requests.post(
-        control + "/faults", json={"kind": "status", "status": 502, "count": 1}, timeout=5
-    ).ok
+    assert requests.post(control + "/faults", json={"kind": "status", "status": 502, "count": 1}, timeout=5).ok
     assert requests.get(control + "/faults", timeout=5).json()[0]["status"] == 502
-    assert (
-        requests.get(plusofon_emulator.base_url + "/api/v1/webhooks", headers=HEADERS, timeout=5).status_code
-        == 502
-    )
+    assert requests.get(plusofon_emulator.base_url + "/api/v1/webhooks", headers=HEADERS, timeout=5).status_code == 502
     assert len(requests.get(control + "/requests", timeout=5).json()) == 1
     assert requests.post(control + "/faults", json={"kind": "nope"}, timeout=5).status_code == 400
     requests.post(control + "/reset", timeout=5)
@@ -259,9 +251,7 @@ def test_concurrent_creates_get_unique_ids(plusofon_emulator):
 
 
 def test_seed_from_yaml_and_json(tmp_path):
-    (tmp_path / "seed.yaml").write_text(
-        "webhooks:\n  - id: 7\n    url: https://a.example\n    event: create\n"
-    )
+    (tmp_path / "seed.yaml").write_text("webhooks:\n  - id: 7\n    url: https://a.example\n    event: create\n")
     (tmp_path / "seed.json").write_text(json.dumps([{"url": "https://b.example", "event": "answer"}]))
     with running_emulator(webhooks=load_seed(tmp_path / "seed.yaml")) as emulator:
         assert [w["id"] for w in emulator.webhooks()] == [7]

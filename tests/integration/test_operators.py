@@ -71,9 +71,7 @@ def test_first_run_creates_second_run_sends_no_write(emulator_conn):
     # exactly the list page plus one detail GET per webhook whose spec manages a detail-only field
     detailed = sorted(c["id"] for c in first["created"] if c["url"] == CRM)
     sent = sorted((r["method"], r["path"], r["query"].get("page", "")) for r in emulator_conn.requests())
-    assert sent == [("GET", "/api/v1/webhooks", "1")] + [
-        ("GET", f"/api/v1/webhooks/{i}", "") for i in detailed
-    ]
+    assert sent == [("GET", "/api/v1/webhooks", "1")] + [("GET", f"/api/v1/webhooks/{i}", "") for i in detailed]
 
 
 def test_specs_with_list_fields_only_send_only_list_pages(emulator_conn):
@@ -93,9 +91,7 @@ def test_out_of_band_change_is_repaired_with_one_put_keeping_unmanaged_fields(em
     ensure()
     current = next(w for w in emulator_conn.webhooks() if w["url"] == CRM and w["event"] == "destroy")
     drifted = current["id"]
-    emulator_conn.state.replace(
-        drifted, {**current, "type_style": "long", "params": [{"name": "keep", "value": "me"}]}
-    )
+    emulator_conn.state.replace(drifted, {**current, "type_style": "long", "params": [{"name": "keep", "value": "me"}]})
     emulator_conn.state.clear_requests()
     summary = ensure()
     assert writes(emulator_conn) == [("PUT", f"/api/v1/webhooks/{drifted}")]
@@ -122,10 +118,7 @@ def test_dry_run_writes_nothing_and_reports_the_plan(emulator_conn, logs):
     assert [c["url"] for c in summary["created"]] == [CRM, CRM, BI]
     assert [d["id"] for d in summary["deleted"]] == [1]
     text = logs()
-    assert (
-        "Plusofon webhook plan (dry run: nothing will be written): 3 to create, 0 to update, 1 to delete"
-        in text
-    )
+    assert "Plusofon webhook plan (dry run: nothing will be written): 3 to create, 0 to update, 1 to delete" in text
     assert f"+ create  {CRM} event=create type_call=inbound" in text
     assert "- delete  #1 https://old.example event=create" in text
 
@@ -236,9 +229,7 @@ def test_secrets_absent_from_logs_and_xcom(emulator_conn, logs):
         },
     )
     repaired = ensure()
-    assert repaired["updated"][0]["changes"] == {
-        "headers": {"added": [], "removed": [], "changed": ["X-Api-Key"]}
-    }
+    assert repaired["updated"][0]["changes"] == {"headers": {"added": [], "removed": [], "changed": ["X-Api-Key"]}}
     text = logs()
     for summary in (first, repaired):
         dumped = json.dumps(summary)

@@ -49,9 +49,7 @@ def item(webhook_id: int, url: str = "https://crm.example.com/calls", event: str
 
 def mock_pages(requests_mock, pages: list[list[dict]]) -> None:
     for number, items in enumerate(pages, start=1):
-        requests_mock.get(
-            LIST_URL + f"?page={number}", complete_qs=True, json=paginator(items, number, len(pages))
-        )
+        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(items, number, len(pages)))
 
 
 @pytest.fixture
@@ -355,9 +353,7 @@ def test_create_failing_with_422_is_not_retried(hook, requests_mock):
 def test_lost_post_answer_never_sends_a_second_post_when_stored(hook, requests_mock, lost):
     body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
     stored = paginator([item(1, url="https://other.example"), item(2)], 1, 1)
-    requests_mock.get(
-        LIST_URL, [{"json": paginator([item(1, url="https://other.example")], 1, 1)}, {"json": stored}]
-    )
+    requests_mock.get(LIST_URL, [{"json": paginator([item(1, url="https://other.example")], 1, 1)}, {"json": stored}])
     requests_mock.post(LIST_URL, [lost, {"json": {"success": True}}])
     created = hook.create_webhook(body)
     assert created["id"] == 2

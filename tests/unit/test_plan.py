@@ -49,9 +49,7 @@ def test_list_order_is_not_drift_but_a_new_item_is():
     )
     same = webhook(1, params=[{"name": "b", "value": "2"}, {"name": "a", "value": "1"}])
     assert plan(specs, [same]).actions[0].kind == "unchanged"
-    more = webhook(
-        1, params=[{"name": "a", "value": "1"}, {"name": "b", "value": "2"}, {"name": "c", "value": "3"}]
-    )
+    more = webhook(1, params=[{"name": "a", "value": "1"}, {"name": "b", "value": "2"}, {"name": "c", "value": "3"}])
     action = plan(specs, [more]).actions[0]
     assert action.kind == "update"
     assert action.describe()["changes"]["params"]["after"] == [
@@ -75,9 +73,7 @@ def test_without_prune_nothing_is_deleted():
 def test_prune_deletes_undeclared_webhooks_only():
     specs = parse_specs([{"url": A, "event": "create"}])
     result = plan(specs, [webhook(1), webhook(2, url=B)], prune=True)
-    assert [(a.kind, a.webhook_id, a.reason) for a in result.deletes] == [
-        (("delete"), 2, "not declared in any spec")
-    ]
+    assert [(a.kind, a.webhook_id, a.reason) for a in result.deletes] == [(("delete"), 2, "not declared in any spec")]
 
 
 def test_duplicates_are_reported_and_pruned_keeping_the_matching_one():
@@ -138,9 +134,7 @@ def test_summary_is_json_and_never_contains_header_values():
     for secret in ("new-secret-value", "another-secret", "old-secret-value", "gone-secret"):
         assert secret not in text
         assert secret not in render_plan(result)
-    assert summary["updated"][0]["changes"] == {
-        "headers": {"added": [], "removed": ["X-Gone"], "changed": ["X-Token"]}
-    }
+    assert summary["updated"][0]["changes"] == {"headers": {"added": [], "removed": ["X-Gone"], "changed": ["X-Token"]}}
     assert summary["created"] == [{"id": None, "url": B, "event": "destroy", "type_call": None}]
     assert summary["dry_run"] is True
 
@@ -157,9 +151,7 @@ def test_requirements_view():
     status = plan(specs, actual).requirements()
     assert [s["id"] for s in status["satisfied"]] == [2]
     assert [(m["url"], m["event"]) for m in status["missing"]] == [(A, "answer")]
-    assert status["different"][0]["changes"] == {
-        "headers": {"added": ["X-Key"], "removed": [], "changed": []}
-    }
+    assert status["different"][0]["changes"] == {"headers": {"added": ["X-Key"], "removed": [], "changed": []}}
     assert status["all_satisfied"] is False
 
 

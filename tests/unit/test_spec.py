@@ -128,9 +128,7 @@ def test_null_means_not_named_except_for_template():
 
 
 def test_lists_compare_as_sets_and_missing_template_is_null():
-    spec = parse_spec(
-        {**GOOD, "headers": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}], "template": None}
-    )
+    spec = parse_spec({**GOOD, "headers": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}], "template": None})
     existing = {
         **GOOD,
         "headers": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "A", "value": "1"}],

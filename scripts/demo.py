@@ -1,0 +1,249 @@
+"""`make demo`: the three jobs of the example DAGs, for real, against the bundled emulator.
+
+No Plusofon account needed: the emulator runs on a free loopback port, Airflow uses a throwaway
+home with SQLite, and each DAG runs with ``dag.test()``. The DAGs' own (long) logs go to a file;
+this prints a short narrative, checks every step did what it should, and exits 0 when it did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_DAGS = REPO / "example_dags"
+CLIENT_ID, TOKEN = "10553", "demo-token-not-secret"
+RECEIVER = "https://crm.example.com"
+HEADER_SECRET = "demo-header-secret-3141"
+
+# What the account holds before we start: someone else's webhook (never touched, since we do not
+# prune) and one of ours, set up by hand with the wrong naming style.
+SEED = [
+    {"url": "https://legacy-reports.example.net/hook", "event": "destroy", "type_call": "outbound"},
+    {
+        "url": f"{RECEIVER}/plusofon/calls",
+        "event": "create",
+        "type_call": "inbound",
+        "type_style": "short",
+        "headers": [{"name": "X-Webhook-Secret", "value": HEADER_SECRET}],
+    },
+]
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        say(f"\nDEMO FAILED: {what}")
+        raise SystemExit(1)
+
+
+@contextlib.contextmanager
+def quiet_into(log_path: Path) -> Iterator[None]:
+    """Send everything written to stdout/stderr (Airflow's task logs) to a file for a while."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+class Emulator:
+    """The emulator, started as its own process with its command line, as a user would."""
+
+    def __init__(self, workdir: Path) -> None:
+        seed = workdir / "seed.json"
+        seed.write_text(json.dumps(SEED))
+        from airflow_provider_plusofon.emulator import free_port
+
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_plusofon.emulator",
+                "--port",
+                str(self.port),
+                "--client-id",
+                CLIENT_ID,
+                "--token",
+                TOKEN,
+                "--seed",
+                str(seed),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.banner = self.process.stdout.readline().strip()
+        self.api = requests.Session()
+        self.api.headers.update({"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}", "Accept": "application/json"})
+
+    def control(self, method: str, path: str) -> Any:
+        return requests.request(method, f"{self.base_url}/__emulator__{path}", timeout=5).json()
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return self.control("GET", "/webhooks")
+
+    def writes_since(self, mark: int) -> list[str]:
+        return [f"{r['method']} {r['path']}" for r in self.control("GET", "/requests")[mark:] if r["method"] != "GET"]
+
+    def mark(self) -> int:
+        return len(self.control("GET", "/requests"))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def xcom(dag_run: Any, task_id: str) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id, key="return_value")
+            .one_or_none()
+        )
+        return row.value if row is not None else None
+
+
+def describe(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    for kind, symbol in (("created", "+"), ("updated", "~"), ("deleted", "-")):
+        for item in summary.get(kind, []):
+            webhook_id = f"#{item['id']} " if item.get("id") else ""
+            changes = f"  ({', '.join(item['changes'])})" if item.get("changes") else ""
+            lines.append(f"      {symbol} {kind:<7} {webhook_id}{item['url']} {item['event']}{changes}")
+    lines.append(f"      = unchanged {len(summary.get('unchanged', []))}")
+    return lines
+
+
+def main() -> int:
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="plusofon-demo-"))
+    log_path = workdir / "airflow-task-logs.txt"
+    say("Plusofon provider demo: the example DAGs against a local emulator (no account needed)\n")
+
+    emulator = Emulator(workdir)
+    say(f"1. {emulator.banner}")
+    say(f"   it holds {len(SEED)} webhooks: someone else's, and one of ours set up by hand with type_style=short")
+
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(workdir / "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
+            "AIRFLOW_CONN_PLUSOFON_DEFAULT": json.dumps(
+                {"conn_type": "plusofon", "login": CLIENT_ID, "password": TOKEN, "host": emulator.base_url}
+            ),
+            "AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET": HEADER_SECRET,
+            "PLUSOFON_EXAMPLE_POKE_INTERVAL": "1",
+        }
+    )
+    try:
+        airflow = Path(sys.executable).with_name("airflow")
+        subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+        say(f"2. Airflow home with SQLite in {workdir / 'airflow'} (task logs: {log_path})\n")
+
+        from airflow.dag_processing.dagbag import DagBag
+
+        def run(dag_id: str, **conf: Any) -> tuple[Any, list[str]]:
+            mark = emulator.mark()
+            with quiet_into(log_path):
+                bag = DagBag(str(EXAMPLE_DAGS))  # fresh: dag.test(run_conf=...) sticks to the DAG object
+                dag_run = bag.dags[dag_id].test(run_conf=conf or None) if not bag.import_errors else None
+            check(dag_run is not None, f"example DAGs failed to import: {bag.import_errors}")
+            return dag_run, emulator.writes_since(mark)
+
+        say("3. Bootstrap (plusofon_bootstrap_webhooks): ensure webhooks/staging.yaml, then verify")
+        first, writes = run("plusofon_bootstrap_webhooks")
+        summary = xcom(first, "ensure_webhooks")
+        say(f"   run {first.state}; writes sent: {', '.join(writes) or 'none'}")
+        say("\n".join(describe(summary)))
+        check(first.state == "success", "the bootstrap run failed")
+        check(
+            len(summary["created"]) == 2 and len(summary["updated"]) == 1,
+            "bootstrap did not create 2 and fix 1",
+        )
+        check(
+            any(w["url"].startswith("https://legacy") for w in emulator.webhooks()),
+            "an unmanaged webhook vanished",
+        )
+
+        say("\n4. Audit (plusofon_webhook_audit): a dry-run plan, fails on drift")
+        clean, writes = run("plusofon_webhook_audit")
+        say(f"   run {clean.state}: no drift; writes sent: {', '.join(writes) or 'none'}")
+        check(clean.state == "success" and not writes, "the audit of a clean account did not pass quietly")
+
+        target = next(w for w in emulator.webhooks() if w["event"] == "destroy" and w["url"].startswith(RECEIVER))
+        changed = {k: v for k, v in target.items() if k not in ("id", "type")}
+        changed["fields"] = [{"before": "call_id", "after": "id"}]
+        answer = emulator.api.put(f"{emulator.base_url}/api/v1/webhooks/{target['id']}", json=changed, timeout=5)
+        check(answer.ok, "the out-of-band change was refused")
+        say(f"\n5. Out of band, someone edits webhook #{target['id']} in the Plusofon account (renames call_id)")
+
+        drift, writes = run("plusofon_webhook_audit")
+        plan = xcom(drift, "plan_webhooks")
+        say(f"   audit run {drift.state} (drift found, alert raised); writes sent: {', '.join(writes) or 'none'}")
+        say("\n".join(describe(plan)))
+        check(drift.state == "failed" and not writes, "the audit did not flag the drift, or wrote something")
+        check(
+            [u["id"] for u in plan["updated"]] == [target["id"]],
+            "the audit's plan does not name the edited webhook",
+        )
+
+        say("\n6. Bootstrap again: repairs the drift with one PUT")
+        repair, writes = run("plusofon_bootstrap_webhooks")
+        say(f"   run {repair.state}; writes sent: {', '.join(writes) or 'none'}")
+        check(
+            repair.state == "success" and writes == [f"PUT /api/v1/webhooks/{target['id']}"],
+            "repair was not one PUT",
+        )
+
+        say("\n7. Bootstrap a third time: nothing to change")
+        third, writes = run("plusofon_bootstrap_webhooks")
+        say(f"   run {third.state}; writes sent: {', '.join(writes) or 'none'}")
+        check(third.state == "success" and not writes, "the third bootstrap wrote something")
+
+        say("\n8. The call pipeline (plusofon_call_pipeline): deferrable sensor, then the load")
+        pipeline, _ = run("plusofon_call_pipeline")
+        loaded = xcom(pipeline, "load_call_records")
+        say(f"   run {pipeline.state}; loaded behind webhooks {loaded and loaded['webhook_ids']}")
+        check(pipeline.state == "success", "the pipeline did not run")
+
+        log_text = log_path.read_text()
+        check(HEADER_SECRET not in log_text and TOKEN not in log_text, "a secret reached the task logs")
+        say("\n   The API token and the header secret appear nowhere in the task logs.")
+    finally:
+        emulator.stop()
+    say(f"\nDemo finished in {time.monotonic() - started:.0f}s. Emulator stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
