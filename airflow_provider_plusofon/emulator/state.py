@@ -175,16 +175,13 @@ class EmulatorState:
 
     def page(self, page: int, app_url: str, webhook_type: str | None = None) -> dict[str, Any]:
         """One page of the list, as a Laravel paginator whose links are built from ``app_url``."""
-        with self._lock:
-            items = [
-                {key: self._webhooks[k][key] for key in LIST_ITEM_KEYS}
-                for k in sorted(self._webhooks)
-                if webhook_type is None or self._webhooks[k]["type"] == webhook_type
-            ]
-        total = len(items)
-        last_page = max(1, -(-total // self.per_page))
         start = (page - 1) * self.per_page
-        data = items[start : start + self.per_page]
+        with self._lock:
+            ids = [k for k in sorted(self._webhooks) if webhook_type in (None, self._webhooks[k]["type"])]
+            # Only the page's items are built: a large account must not make every page slow.
+            data = [{key: self._webhooks[k][key] for key in LIST_ITEM_KEYS} for k in ids[start : start + self.per_page]]
+        total = len(ids)
+        last_page = max(1, -(-total // self.per_page))
         path = f"{app_url.rstrip('/')}/api/v1/webhooks"
 
         def link(number: int) -> str:

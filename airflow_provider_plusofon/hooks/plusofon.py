@@ -11,13 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
-from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from airflow_provider_plusofon.exceptions import (
     CreateWebhooksError,
@@ -31,6 +28,12 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonTransportError,
     PlusofonValidationError,
 )
+
+if TYPE_CHECKING:
+    # requests and tenacity are imported when the first request is made, not when the scheduler
+    # parses a DAG that merely mentions the hook: together they would double our import cost.
+    import requests
+    from tenacity import RetryCallState, Retrying
 
 DEFAULT_BASE_URL = "https://restapi.plusofon.ru"
 WEBHOOKS_PATH = "/api/v1/webhooks"
@@ -259,6 +262,9 @@ class PlusofonHook(BaseHook):
     @cached_property
     def session(self) -> requests.Session:
         """One keep-alive session per hook, with the headers the API documents."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
         config = self.config
         session = requests.Session()
         session.headers.update(
@@ -281,6 +287,8 @@ class PlusofonHook(BaseHook):
     def _request_once(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> Any:
+        import requests
+
         url = self.config.base_url + path
         try:
             response = self.session.request(method, url, params=params, json=body, timeout=self.config.timeout)
@@ -331,6 +339,8 @@ class PlusofonHook(BaseHook):
         )
 
     def _retrying(self) -> Retrying:
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
         return Retrying(
             stop=stop_after_attempt(self.config.max_retries + 1),
             wait=self._wait_seconds,
@@ -456,7 +466,9 @@ class PlusofonHook(BaseHook):
 
         errors = self.map_concurrently(post, bodies)
         posted = [body for body, error in zip(bodies, errors, strict=True) if error is None]
-        created = self._identify_created(posted, self.list_webhooks(), before_ids) if posted else []
+        created = (
+            self._identify_created(posted, self._list_newest_first(posted, before_ids), before_ids) if posted else []
+        )
         failures = [(body, error) for body, error in zip(bodies, errors, strict=True) if error is not None]
         if failures:
             raise CreateWebhooksError(created, failures)
@@ -483,25 +495,55 @@ class PlusofonHook(BaseHook):
 
         self._retrying()(attempt)
 
-    def _identify_created(
-        self, bodies: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], before_ids: set[Any]
-    ) -> list[dict[str, Any]]:
+    def _list_newest_first(self, bodies: Sequence[Mapping[str, Any]], before_ids: set[Any]) -> list[dict[str, Any]]:
+        """
+        The listing after creates, read from the last page back until every new webhook is found.
+
+        Accounts list oldest first as a rule, so new webhooks sit on the last page: this reads one
+        or two pages where a full listing reads them all. Whatever the order, it stops only when
+        each body has its webhook, or when every page was read.
+        """
+        first = self._list_page(1, None)
+        last_page = first.get("last_page")
+        if not isinstance(last_page, int):
+            return self.list_webhooks()
+        items = list(first["data"])
+        for page in range(min(last_page, MAX_PAGES), 1, -1):
+            if None not in self._match_created(bodies, items, before_ids):
+                break
+            items += self._list_page(page, None)["data"]
+        return _unique_by_id(items)
+
+    @staticmethod
+    def _match_created(
+        bodies: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], before_ids: set[Any]
+    ) -> list[dict[str, Any] | None]:
+        """For each body, the lowest new id with its content not taken by an earlier body."""
         taken: set[Any] = set()
-        created = []
+        matched: list[dict[str, Any] | None] = []
         for body in bodies:
             candidates = sorted(
                 (item for item in after if item.get("id") not in before_ids | taken and _same_identity(body, item)),
                 key=lambda item: item.get("id") or 0,
             )
-            if not candidates:
+            if candidates:
+                taken.add(candidates[0].get("id"))
+            matched.append({**body, **candidates[0]} if candidates else None)
+        return matched
+
+    def _identify_created(
+        self, bodies: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], before_ids: set[Any]
+    ) -> list[dict[str, Any]]:
+        created = []
+        for body, match in zip(bodies, self._match_created(bodies, after, before_ids), strict=True):
+            if match is None:
                 raise PlusofonAPIError(
                     f"the API accepted the webhook for {body.get('url')} ({body.get('event')}) "
                     "but it is not in the list afterwards",
                     method="POST",
                     path=WEBHOOKS_PATH,
                 )
-            taken.add(candidates[0].get("id"))
-            created.append({**body, **candidates[0]})
+            created.append(match)
         return created
 
     def update_webhook(self, webhook_id: int | str, webhook: Mapping[str, Any]) -> None:

@@ -1,0 +1,47 @@
+"""The job done the way the vendor document suggests, by hand: the baseline `make bench` compares to.
+
+Plain ``requests``, one request after another: list page after page, GET each candidate's detail
+view, then write each change. No retries, no duplicate protection: just the happy path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+def ensure_by_hand(base_url: str, client_id: str, token: str, specs: list[dict[str, Any]]) -> None:
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Client": client_id,
+        "Authorization": f"Bearer {token}",
+    }
+    url = f"{base_url}/api/v1/webhooks"
+    listing: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = requests.get(url, params={"page": page}, headers=headers, timeout=30).json()
+        listing += answer["data"]
+        if page >= answer["last_page"]:
+            break
+        page += 1
+    for spec in specs:
+        match = next(
+            (
+                w
+                for w in listing
+                if (w["url"], w["event"], w["type_call"]) == (spec["url"], spec["event"], spec["type_call"])
+            ),
+            None,
+        )
+        if match is None:
+            requests.post(url, json=spec, headers=headers, timeout=30).raise_for_status()
+            continue
+        detail = requests.get(f"{url}/{match['id']}", headers=headers, timeout=30).json()
+        if sorted((h["name"], h["value"]) for h in detail["headers"]) != sorted(
+            (h["name"], h["value"]) for h in spec["headers"]
+        ):
+            body = {k: v for k, v in detail.items() if k not in ("id", "type") and v is not None}
+            requests.put(f"{url}/{match['id']}", json={**body, **spec}, headers=headers, timeout=30).raise_for_status()
