@@ -431,3 +431,26 @@ def test_token_never_in_logs_or_exceptions(hook, requests_mock, logs):
     assert TOKEN not in repr(hook) + repr(hook.config)
     assert TOKEN not in str(caught.value)
     assert "echo Bearer ***" in str(caught.value)
+
+
+def test_new_ids_are_looked_up_from_the_last_page_back(hook, requests_mock):
+    body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
+    old = [[item(1, url="https://a.example"), item(2, url="https://b.example")], [item(3, url="https://c.example")]]
+    after = [old[0], [old[1][0], item(4, url="https://d.example")], [item(5)]]
+    requests_mock.post(LIST_URL, json={"success": True})
+    for number in (1, 2, 3):
+        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(after[number - 1], number, 3))
+    created = hook.create_webhooks([body], existing=[w for page in old for w in page])
+    assert created[0]["id"] == 5
+    assert [r.qs.get("page") for r in requests_mock.request_history if r.method == "GET"] == [["1"], ["3"]]
+
+
+def test_new_id_lookup_reads_every_page_when_the_order_is_otherwise(hook, requests_mock):
+    body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
+    after = [[item(9, url="https://a.example")], [item(5)], [item(8, url="https://c.example")]]
+    requests_mock.post(LIST_URL, json={"success": True})
+    for number in (1, 2, 3):
+        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(after[number - 1], number, 3))
+    created = hook.create_webhooks([body], existing=[item(9, url="https://a.example"), item(8, url="https://c.example")])
+    assert created[0]["id"] == 5
+    assert [r.qs.get("page") for r in requests_mock.request_history if r.method == "GET"] == [["1"], ["3"], ["2"]]
