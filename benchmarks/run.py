@@ -22,61 +22,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import requests
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baseline import ensure_by_hand  # noqa: E402
 
+from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
+
 CLIENT_ID, TOKEN = "10553", "bench-token"
 
 
-class EmulatorProcess:
-    def __init__(self, latency_ms: float) -> None:
-        from airflow_provider_plusofon.emulator import free_port
+def request_counts(emulator: EmulatorProcess) -> dict[str, int]:
+    return dict(Counter(r["method"] for r in emulator.requests()))
 
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airflow_provider_plusofon.emulator",
-                "--port",
-                str(self.port),
-                "--client-id",
-                CLIENT_ID,
-                "--token",
-                TOKEN,
-                "--latency-ms",
-                str(latency_ms),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.process.stdout.readline()
 
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        return requests.request(method, f"{self.base_url}/__emulator__{path}", json=body, timeout=60).json()
-
-    def seed(self, webhooks: list[dict[str, Any]]) -> None:
-        self.control("PUT", "/webhooks", webhooks)
-        self.control("DELETE", "/requests")
-
-    def counts(self) -> dict[str, int]:
-        return dict(Counter(r["method"] for r in self.control("GET", "/requests")))
-
-    def state(self) -> list[tuple[Any, ...]]:
-        return sorted(
-            (w["url"], w["event"], w["type_call"], tuple(sorted((h["name"], h["value"]) for h in w["headers"])))
-            for w in self.control("GET", "/webhooks")
-        )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+def end_state(emulator: EmulatorProcess) -> list[tuple[Any, ...]]:
+    return sorted(
+        (w["url"], w["event"], w["type_call"], tuple(sorted((h["name"], h["value"]) for h in w["headers"])))
+        for w in emulator.webhooks()
+    )
 
 
 def account(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -131,17 +95,17 @@ def bench_ensure(emulator: EmulatorProcess, n: int, max_workers: int) -> dict[st
     _, ours_first = timed(
         lambda: EnsureWebhooksOperator(task_id="b", webhooks=specs, max_workers=max_workers).execute(context={})
     )
-    ours_first_requests = emulator.counts()
-    ours_state = emulator.state()
+    ours_first_requests = request_counts(emulator)
+    ours_state = end_state(emulator)
     emulator.control("DELETE", "/requests")
     _, ours_second = timed(
         lambda: EnsureWebhooksOperator(task_id="b", webhooks=specs, max_workers=max_workers).execute(context={})
     )
-    ours_second_requests = emulator.counts()
+    ours_second_requests = request_counts(emulator)
 
     emulator.seed(existing)
     _, baseline = timed(lambda: ensure_by_hand(emulator.base_url, CLIENT_ID, TOKEN, specs))
-    baseline_requests = emulator.counts()
+    baseline_requests = request_counts(emulator)
     return {
         "n": n,
         "specs": len(specs),
@@ -152,7 +116,7 @@ def bench_ensure(emulator: EmulatorProcess, n: int, max_workers: int) -> dict[st
         "baseline_s": baseline,
         "baseline_requests": baseline_requests,
         "speedup": baseline / ours_first,
-        "same_end_state": ours_state == emulator.state(),
+        "same_end_state": ours_state == end_state(emulator),
     }
 
 
@@ -177,7 +141,7 @@ def bench_listing(emulator: EmulatorProcess, n: int, max_workers: int) -> dict[s
         [sys.executable, "-c", LIST_CHILD, str(max_workers)], capture_output=True, text=True, check=True
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"n": n, **result, "requests": emulator.counts()}
+    return {"n": n, **result, "requests": request_counts(emulator)}
 
 
 IMPORT_CHILD = """
@@ -211,10 +175,8 @@ def main() -> int:
     parser.add_argument("--import-runs", type=int, default=10)
     args = parser.parse_args()
 
-    emulator = EmulatorProcess(args.latency_ms)
-    os.environ["AIRFLOW_CONN_PLUSOFON_DEFAULT"] = json.dumps(
-        {"conn_type": "plusofon", "login": CLIENT_ID, "password": TOKEN, "host": emulator.base_url}
-    )
+    emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN, options=["--latency-ms", str(args.latency_ms)])
+    os.environ["AIRFLOW_CONN_PLUSOFON_DEFAULT"] = emulator.connection_env()
     report: dict[str, Any] = {"latency_ms": args.latency_ms, "max_workers": args.max_workers}
     try:
         report["ensure"] = [bench_ensure(emulator, int(n), args.max_workers) for n in args.sizes.split(",")]

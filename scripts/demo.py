@@ -20,6 +20,8 @@ from typing import Any
 
 import requests
 
+from airflow_provider_plusofon.emulator.process import EmulatorProcess
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "example_dags"
 CLIENT_ID, TOKEN = "10553", "demo-token-not-secret"
@@ -70,55 +72,6 @@ def quiet_into(log_path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
-class Emulator:
-    """The emulator, started as its own process with its command line, as a user would."""
-
-    def __init__(self, workdir: Path) -> None:
-        seed = workdir / "seed.json"
-        seed.write_text(json.dumps(SEED))
-        from airflow_provider_plusofon.emulator import free_port
-
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airflow_provider_plusofon.emulator",
-                "--port",
-                str(self.port),
-                "--client-id",
-                CLIENT_ID,
-                "--token",
-                TOKEN,
-                "--seed",
-                str(seed),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.banner = self.process.stdout.readline().strip()
-        self.api = requests.Session()
-        self.api.headers.update({"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}", "Accept": "application/json"})
-
-    def control(self, method: str, path: str) -> Any:
-        return requests.request(method, f"{self.base_url}/__emulator__{path}", timeout=5).json()
-
-    def webhooks(self) -> list[dict[str, Any]]:
-        return self.control("GET", "/webhooks")
-
-    def writes_since(self, mark: int) -> list[str]:
-        return [f"{r['method']} {r['path']}" for r in self.control("GET", "/requests")[mark:] if r["method"] != "GET"]
-
-    def mark(self) -> int:
-        return len(self.control("GET", "/requests"))
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
 def xcom(dag_run: Any, task_id: str) -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -149,7 +102,11 @@ def main() -> int:
     log_path = workdir / "airflow-task-logs.txt"
     say("Plusofon provider demo: the example DAGs against a local emulator (no account needed)\n")
 
-    emulator = Emulator(workdir)
+    seed = workdir / "seed.json"
+    seed.write_text(json.dumps(SEED))
+    emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN, options=["--seed", str(seed)])
+    api = requests.Session()
+    api.headers.update({"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}", "Accept": "application/json"})
     say(f"1. {emulator.banner}")
     say(f"   it holds {len(SEED)} webhooks: someone else's, and one of ours set up by hand with type_style=short")
 
@@ -158,9 +115,7 @@ def main() -> int:
             "AIRFLOW_HOME": str(workdir / "airflow"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
-            "AIRFLOW_CONN_PLUSOFON_DEFAULT": json.dumps(
-                {"conn_type": "plusofon", "login": CLIENT_ID, "password": TOKEN, "host": emulator.base_url}
-            ),
+            "AIRFLOW_CONN_PLUSOFON_DEFAULT": emulator.connection_env(),
             "AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET": HEADER_SECRET,
             "PLUSOFON_EXAMPLE_POKE_INTERVAL": "1",
         }
@@ -173,12 +128,13 @@ def main() -> int:
         from airflow.dag_processing.dagbag import DagBag
 
         def run(dag_id: str, **conf: Any) -> tuple[Any, list[str]]:
-            mark = emulator.mark()
+            mark = len(emulator.requests())
             with quiet_into(log_path):
                 bag = DagBag(str(EXAMPLE_DAGS))  # fresh: dag.test(run_conf=...) sticks to the DAG object
                 dag_run = bag.dags[dag_id].test(run_conf=conf or None) if not bag.import_errors else None
             check(dag_run is not None, f"example DAGs failed to import: {bag.import_errors}")
-            return dag_run, emulator.writes_since(mark)
+            writes = [f"{r['method']} {r['path']}" for r in emulator.requests()[mark:] if r["method"] != "GET"]
+            return dag_run, writes
 
         say("3. Bootstrap (plusofon_bootstrap_webhooks): ensure webhooks/staging.yaml, then verify")
         first, writes = run("plusofon_bootstrap_webhooks")
@@ -203,7 +159,7 @@ def main() -> int:
         target = next(w for w in emulator.webhooks() if w["event"] == "destroy" and w["url"].startswith(RECEIVER))
         changed = {k: v for k, v in target.items() if k not in ("id", "type")}
         changed["fields"] = [{"before": "call_id", "after": "id"}]
-        answer = emulator.api.put(f"{emulator.base_url}/api/v1/webhooks/{target['id']}", json=changed, timeout=5)
+        answer = api.put(f"{emulator.base_url}/api/v1/webhooks/{target['id']}", json=changed, timeout=5)
         check(answer.ok, "the out-of-band change was refused")
         say(f"\n5. Out of band, someone edits webhook #{target['id']} in the Plusofon account (renames call_id)")
 

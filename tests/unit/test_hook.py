@@ -451,6 +451,8 @@ def test_new_id_lookup_reads_every_page_when_the_order_is_otherwise(hook, reques
     requests_mock.post(LIST_URL, json={"success": True})
     for number in (1, 2, 3):
         requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(after[number - 1], number, 3))
-    created = hook.create_webhooks([body], existing=[item(9, url="https://a.example"), item(8, url="https://c.example")])
+    created = hook.create_webhooks(
+        [body], existing=[item(9, url="https://a.example"), item(8, url="https://c.example")]
+    )
     assert created[0]["id"] == 5
     assert [r.qs.get("page") for r in requests_mock.request_history if r.method == "GET"] == [["1"], ["3"], ["2"]]
