@@ -353,3 +353,20 @@ def test_single_invalid_input_fails_before_any_request(emulator_conn):
         single(event="hangup", state="gone")
     assert len(caught.value.problems) == 2
     assert emulator_conn.requests() == []
+
+
+def test_rendered_header_values_are_masked_before_airflow_stores_them():
+    from airflow.sdk._shared.secrets_masker import redact
+
+    op = PlusofonWebhookOperator(
+        task_id="rendered", url=CRM, event="create", headers=[{"name": "X-Api-Key", "value": "{{ params.key }}"}]
+    )
+    op.render_template_fields({"params": {"key": "rendered-header-secret-42"}})
+    assert op.headers == [{"name": "X-Api-Key", "value": "rendered-header-secret-42"}]
+    assert "rendered-header-secret-42" not in json.dumps(redact(op.headers, "headers"))
+
+    ensure_op = EnsureWebhooksOperator(
+        task_id="rendered_set", webhooks=[{**SPECS[0], "headers": [{"name": "X", "value": "{{ params.key2 }}"}]}]
+    )
+    ensure_op.render_template_fields({"params": {"key2": "another-rendered-secret-7"}})
+    assert "another-rendered-secret-7" not in json.dumps(redact(ensure_op.webhooks, "webhooks"))
