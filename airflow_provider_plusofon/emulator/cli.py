@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,12 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         webhooks=load_seed(args.seed) if args.seed else None,
     )
-    emulator.start()
-    print(f"Plusofon emulator serving on {emulator.base_url} ({len(emulator.webhooks())} webhooks)")
-    print("Point Airflow at it with:")
-    print(f"  export AIRFLOW_CONN_PLUSOFON_DEFAULT='{emulator.connection_env()}'")
-    print("Press Ctrl-C to stop.", flush=True)
+    # SIGTERM (a supervisor, or EmulatorProcess.stop) stops as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        emulator.start()
+        print(f"Plusofon emulator serving on {emulator.base_url} ({len(emulator.webhooks())} webhooks)")
+        print("Point Airflow at it with:")
+        print(f"  export AIRFLOW_CONN_PLUSOFON_DEFAULT='{emulator.connection_env()}'")
+        print("Press Ctrl-C to stop.", flush=True)
         assert emulator._thread is not None
         while emulator._thread.is_alive():
             emulator._thread.join(timeout=0.5)

@@ -186,7 +186,7 @@ def test_trigger_does_not_block_the_event_loop(emulator_conn):
 
     payload, _ = asyncio.run(scenario())
     assert payload["status"] == "timeout"
-    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.2
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25  # a blocked loop would stall >= 0.3 s
 
 
 def test_trigger_times_out(emulator_conn):
