@@ -11,13 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.log import mask_secret
-
 from airflow_provider_plusofon.exceptions import (
     PlusofonRateLimitError,
     PlusofonServerError,
     PlusofonTransportError,
 )
+from airflow_provider_plusofon.hooks.plusofon import mask_webhook_headers
 from airflow_provider_plusofon.webhooks.plan import Plan, detail_ids, plan, with_details
 from airflow_provider_plusofon.webhooks.spec import (
     WebhookSpec,
@@ -34,15 +33,13 @@ if TYPE_CHECKING:
 
 
 def mask_header_values(raw_specs: Any) -> None:
-    """Register every header value in these raw specs with Airflow's secret masker."""
+    """Register every header value in these raw specs (one, or a list) with Airflow's secret masker."""
     specs = [raw_specs] if isinstance(raw_specs, Mapping) else raw_specs
     if not isinstance(specs, Iterable) or isinstance(specs, str | bytes):
         return
     for spec in specs:
-        headers = spec.get("headers") if isinstance(spec, Mapping) else None
-        for header in headers if isinstance(headers, list) else []:
-            if isinstance(header, Mapping) and isinstance(header.get("value"), str) and header["value"]:
-                mask_secret(header["value"])
+        if isinstance(spec, Mapping) and isinstance(spec.get("headers"), list):
+            mask_webhook_headers(spec)
 
 
 def read_account(hook: PlusofonHook, specs: Sequence[WebhookSpec]) -> tuple[list[dict[str, Any]], list[dict]]:

@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-EVENTS = ("create", "answer", "destroy")
-TYPE_CALLS = ("inbound", "outbound", "all")
-TYPE_STYLES = ("long", "short")
+# The values the API documents are the core's too: the emulator accepts what our specs allow.
+from airflow_provider_plusofon.webhooks.spec import EVENTS, PAIR_KEYS, TYPE_CALLS, TYPE_STYLES
+
 LIST_ITEM_KEYS = ("id", "url", "type_call", "type", "event")
-PAIR_KEYS = {"fields": ("before", "after"), "headers": ("name", "value"), "params": ("name", "value")}
 
 FAULT_KINDS = (
     "rate_limit",  # 429 with Retry-After

@@ -179,6 +179,14 @@ def _same_identity(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
     return body.get("type_call") is None or item.get("type_call") == body.get("type_call")
 
 
+def mask_webhook_headers(webhook: Mapping[str, Any]) -> None:
+    """Register a webhook's header values with Airflow's secret masker: they usually carry the
+    receiving service's credentials."""
+    for header in webhook.get("headers") or []:
+        if isinstance(header, Mapping) and isinstance(header.get("value"), str) and header["value"]:
+            mask_secret(header["value"])
+
+
 def _unique_by_id(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     # Items can shift between pages while we page (a create or delete elsewhere): keep each id once.
     seen: set[Any] = set()
@@ -410,7 +418,7 @@ class PlusofonHook(BaseHook):
         answer = self._send("GET", path)
         if not isinstance(answer, dict):
             raise PlusofonServerError("the webhook answer is not an object", status_code=200, method="GET", path=path)
-        self._mask_header_values(answer)
+        mask_webhook_headers(answer)
         return answer
 
     def get_webhooks(self, webhook_ids: Iterable[int | str]) -> dict[Any, dict[str, Any]]:
@@ -453,7 +461,7 @@ class PlusofonHook(BaseHook):
             return []
         bodies = [dict(w) for w in webhooks]
         for body in bodies:
-            self._mask_header_values(body)
+            mask_webhook_headers(body)
         before = list(existing) if existing is not None else self.list_webhooks()
         before_ids = {item.get("id") for item in before}
 
@@ -553,7 +561,7 @@ class PlusofonHook(BaseHook):
         :param webhook_id: the webhook's id.
         :param webhook: the full body, same fields as a create.
         """
-        self._mask_header_values(webhook)
+        mask_webhook_headers(webhook)
         self._send("PUT", f"{WEBHOOKS_PATH}/{webhook_id}", body=dict(webhook))
 
     def delete_webhook(self, webhook_id: int | str, *, missing_ok: bool = False) -> None:
@@ -584,10 +592,3 @@ class PlusofonHook(BaseHook):
         total = answer.get("total") if isinstance(answer, dict) else None
         suffix = f": {total} webhook(s) on the account" if total is not None else ""
         return True, f"Connected to {self.config.base_url}{suffix}"
-
-    @staticmethod
-    def _mask_header_values(webhook: Mapping[str, Any]) -> None:
-        # Custom headers usually carry the receiving service's credentials.
-        for header in webhook.get("headers") or []:
-            if isinstance(header, Mapping) and isinstance(header.get("value"), str) and header["value"]:
-                mask_secret(header["value"])
