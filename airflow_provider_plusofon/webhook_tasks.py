@@ -16,7 +16,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonServerError,
     PlusofonTransportError,
 )
-from airflow_provider_plusofon.hooks.plusofon import mask_webhook_headers
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook, mask_webhook_headers
 from airflow_provider_plusofon.webhooks.plan import Plan, detail_ids, plan, with_details
 from airflow_provider_plusofon.webhooks.spec import (
     WebhookSpec,

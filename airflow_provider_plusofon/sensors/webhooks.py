@@ -15,7 +15,7 @@ from airflow_provider_plusofon.exceptions import PlusofonError
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
 from airflow_provider_plusofon.webhook_tasks import WebhookSpecsMixin, check_requirements, is_transient
-from airflow_provider_plusofon.webhooks.spec import parse_specs
+from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -63,16 +63,15 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     def hook(self) -> PlusofonHook:
         return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
 
-    def _raw_specs(self, context: Context | None) -> list[Any]:
+    def _load(self, context: Context | None) -> tuple[list[Any], list[WebhookSpec]]:
+        """The raw specs (what the trigger is given) and their parsed form; invalid specs fail at once."""
         try:
             raw = self.load_raw_specs(context)
-            parse_specs(raw)
+            return raw, parse_specs(raw)
         except PlusofonError as error:
             raise AirflowFailException(str(error)) from error
-        return raw
 
-    def poke(self, context: Context) -> PokeReturnValue:
-        specs = parse_specs(self._raw_specs(context))
+    def _check(self, specs: list[WebhookSpec]) -> PokeReturnValue:
         try:
             result = check_requirements(self.hook, specs)
         except PlusofonError as error:
@@ -82,6 +81,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
             raise AirflowFailException(str(error)) from error
         self._log_result(result)
         return PokeReturnValue(is_done=result["all_satisfied"], xcom_value=result)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        return self._check(self._load(context)[1])
 
     def _log_result(self, result: dict[str, Any]) -> None:
         self.log.info(
@@ -98,12 +100,13 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        first = self.poke(context)
+        raw, specs = self._load(context)
+        first = self._check(specs)
         if first.is_done:
             return first.xcom_value
         self.defer(
             trigger=PlusofonWebhookTrigger(
-                webhooks=self._raw_specs(context),
+                webhooks=raw,
                 plusofon_conn_id=self.plusofon_conn_id,
                 poke_interval=float(self.poke_interval),
                 end_time=time.time() + float(self.timeout),
