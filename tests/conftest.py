@@ -20,7 +20,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from airflow_provider_plusofon.hooks import plusofon as hook_module  # noqa: E402
+from airflow_provider_plusofon.hooks import client as client_module  # noqa: E402
 
 TOKEN = "tok-SECRET-4f1c9a"
 CLIENT_ID = "10553"
@@ -29,9 +29,16 @@ BASE = "http://plusofon.test"
 
 @pytest.fixture(autouse=True)
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every backoff wait the hook asked for, instead of sleeping through it."""
+    """Every wait the client asked for, instead of sleeping through it (its clock moves on by as much)."""
     recorded: list[float] = []
-    monkeypatch.setattr(hook_module, "_sleep", recorded.append)
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        recorded.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(client_module, "_sleep", sleep)
+    monkeypatch.setattr(client_module, "_monotonic", lambda: clock[0])
     return recorded
 
 

@@ -17,6 +17,7 @@ from airflow_provider_plusofon.exceptions import (
     UnsafePlanError,
     WebhookSpecError,
 )
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.webhook_tasks import (
     WebhookSpecsMixin,
@@ -103,7 +104,13 @@ def apply_plan(hook: PlusofonHook, plan: Plan, listing: Sequence[dict[str, Any]]
 class _PlusofonOperator(BaseOperator):
     """Shared plumbing: the connection id, and a hook created on first use (never at parse time)."""
 
-    def __init__(self, *, plusofon_conn_id: str = PlusofonHook.default_conn_name, max_workers: int = 4, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        plusofon_conn_id: str = PlusofonHook.default_conn_name,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.plusofon_conn_id = plusofon_conn_id
         self.max_workers = max_workers
@@ -309,7 +316,7 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, _PlusofonOperator):
         max_deletes: int | None = None,
         allow_empty: bool = False,
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
-        max_workers: int = 4,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
     ) -> None:
         super().__init__(plusofon_conn_id=plusofon_conn_id, max_workers=max_workers, **kwargs)

@@ -12,6 +12,7 @@ from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
 from airflow_provider_plusofon.webhook_tasks import WebhookSpecsMixin, check_requirements, is_transient
@@ -50,7 +51,7 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         webhooks: list[dict[str, Any]] | str,
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        max_workers: int = 4,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

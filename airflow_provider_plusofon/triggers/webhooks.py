@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.webhook_tasks import check_requirements, is_transient
 from airflow_provider_plusofon.webhooks.spec import parse_specs
@@ -35,7 +36,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
         poke_interval: float = 60.0,
         end_time: float | None = None,
-        max_workers: int = 4,
+        max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         super().__init__()
         self.webhooks = webhooks

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -19,13 +21,14 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonTransportError,
     PlusofonValidationError,
 )
-from airflow_provider_plusofon.hooks.plusofon import WEBHOOKS_PATH, PlusofonHook
+from airflow_provider_plusofon.hooks.client import WEBHOOKS_PATH, PlusofonClient, PlusofonConnectionConfig
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from tests.conftest import BASE, CLIENT_ID, TOKEN
 
 LIST_URL = BASE + WEBHOOKS_PATH
 
 
-def paginator(items: list[dict], page: int, last_page: int, per_page: int = 2) -> dict:
+def paginator(items: list[dict], page: int, last_page: int, per_page: int = 2, total: int = 99) -> dict:
     """A page as the vendor's Laravel backend builds it: links pointing at http://localhost."""
     return {
         "current_page": page,
@@ -39,7 +42,7 @@ def paginator(items: list[dict], page: int, last_page: int, per_page: int = 2) -
         "per_page": per_page,
         "prev_page_url": None,
         "to": (page - 1) * per_page + len(items),
-        "total": 99,
+        "total": total,
     }
 
 
@@ -284,7 +287,21 @@ def test_429_retry_after_is_capped(hook, requests_mock, waits):
         [{"status_code": 429, "headers": {"Retry-After": "3600"}, "json": {}}, {"json": item(5)}],
     )
     hook.get_webhook(5)
-    assert waits == [hook.retry_after_max_seconds]
+    assert waits == [PlusofonClient.retry_after_max_seconds]
+
+
+def test_a_429_pauses_every_later_request_of_the_client(requests_mock, waits):
+    # Concurrent requests share one client: the pause one of them met holds for all of them.
+    client = PlusofonClient(PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, max_retries=0))
+    requests_mock.get(f"{LIST_URL}/5", status_code=429, headers={"Retry-After": "7"}, json={})
+    requests_mock.get(f"{LIST_URL}/6", json=item(6))
+    with pytest.raises(PlusofonRateLimitError):
+        client.get_webhook(5)
+    assert waits == []
+    assert client.get_webhook(6)["id"] == 6
+    assert waits == [7.0]
+    client.get_webhook(6)
+    assert waits == [7.0]  # the pause is over once waited out
 
 
 def test_429_exhausted_raises_rate_limit_error(hook, requests_mock):
@@ -445,6 +462,22 @@ def test_new_ids_are_looked_up_from_the_last_page_back(hook, requests_mock):
     assert [r.qs.get("page") for r in requests_mock.request_history if r.method == "GET"] == [["1"], ["3"]]
 
 
+def test_new_ids_spanning_pages_are_read_together(hook, requests_mock):
+    bodies = [{"url": f"https://crm.example.com/{n}", "event": "create", "type_call": "inbound"} for n in (4, 5)]
+    old = [item(1, url="https://a.example"), item(2, url="https://b.example"), item(3, url="https://c.example")]
+    after = [old[:2], [old[2], item(4, url=bodies[0]["url"])], [item(5, url=bodies[1]["url"])]]
+    requests_mock.post(LIST_URL, json={"success": True})
+    for number in (1, 2, 3):
+        page = paginator(after[number - 1], number, 3, total=5)
+        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=page)
+    created = hook.create_webhooks(bodies, existing=old)
+    assert [w["id"] for w in created] == [4, 5]
+    pages = [r.qs["page"][0] for r in requests_mock.request_history if r.method == "GET"]
+    # page 1 tells the shape, then the two last pages at once: the new webhooks fill exactly those
+    assert pages[0] == "1"
+    assert sorted(pages[1:]) == ["2", "3"]
+
+
 def test_new_id_lookup_reads_every_page_when_the_order_is_otherwise(hook, requests_mock):
     body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
     after = [[item(9, url="https://a.example")], [item(5)], [item(8, url="https://c.example")]]
@@ -456,3 +489,13 @@ def test_new_id_lookup_reads_every_page_when_the_order_is_otherwise(hook, reques
     )
     assert created[0]["id"] == 5
     assert [r.qs.get("page") for r in requests_mock.request_history if r.method == "GET"] == [["1"], ["3"], ["2"]]
+
+
+def test_the_http_client_imports_nothing_of_airflow():
+    # It is what runs where Airflow is not loaded (and what the listing memory benchmark measures).
+    code = (
+        "import sys, airflow_provider_plusofon.hooks.client; "
+        "print(sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
