@@ -155,10 +155,18 @@ def detail_ids(specs: Sequence[WebhookSpec], listing: Iterable[Mapping[str, Any]
     Ids of the listed webhooks whose detail view the plan needs: those matching the identity of a
     spec that manages a detail-only field. None at all when no spec manages one.
     """
-    detailed = [s for s in specs if s.needs_detail]
+    detailed: dict[tuple[Any, Any], list[WebhookSpec]] = {}
+    for spec in specs:
+        if spec.needs_detail:
+            detailed.setdefault((spec.url, spec.event), []).append(spec)
     if not detailed:
         return []
-    return [w.get("id") for w in listing if any(s.matches(w) for s in detailed)]
+    return [w.get("id") for w in listing if any(s.matches(w) for s in detailed.get(_url_event(w), ()))]
+
+
+def _url_event(webhook: Mapping[str, Any]) -> tuple[Any, Any]:
+    # Every identity includes url and event: grouping by them keeps matching linear in the account.
+    return webhook.get("url"), webhook.get("event")
 
 
 def with_details(
@@ -186,8 +194,11 @@ def plan(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, Any]], *,
     duplicates: dict[str, tuple[Any, ...]] = {}
     claimed: set[Any] = set()
     ordered = sorted(actual, key=_sort_key)
+    by_url_event: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for webhook in ordered:
+        by_url_event.setdefault(_url_event(webhook), []).append(webhook)
     for spec in desired:
-        matches = [w for w in ordered if spec.matches(w)]
+        matches = [w for w in by_url_event.get((spec.url, spec.event), ()) if spec.matches(w)]
         if not matches:
             missing = "url, event and type_call" if spec.type_call else "url and event"
             actions.append(Action(CREATE, spec, None, reason=f"no webhook has this {missing}"))
