@@ -11,22 +11,33 @@ from typing import Any
 import requests
 
 
-def ensure_by_hand(base_url: str, client_id: str, token: str, specs: list[dict[str, Any]]) -> None:
-    headers = {
+def _headers(client_id: str, token: str) -> dict[str, str]:
+    return {
         "Content-Type": "application/json",
         "Accept": "application/json",
         "Client": client_id,
         "Authorization": f"Bearer {token}",
     }
-    url = f"{base_url}/api/v1/webhooks"
+
+
+def list_by_hand(base_url: str, client_id: str, token: str) -> list[dict[str, Any]]:
+    """Every webhook, page after page."""
+    headers = _headers(client_id, token)
     listing: list[dict[str, Any]] = []
     page = 1
     while True:
-        answer = requests.get(url, params={"page": page}, headers=headers, timeout=30).json()
+        answer = requests.get(f"{base_url}/api/v1/webhooks", params={"page": page}, headers=headers, timeout=30).json()
         listing += answer["data"]
         if page >= answer["last_page"]:
-            break
+            return listing
         page += 1
+
+
+def ensure_by_hand(base_url: str, client_id: str, token: str, specs: list[dict[str, Any]]) -> None:
+    """Create each missing spec and PUT each one whose headers differ."""
+    headers = _headers(client_id, token)
+    url = f"{base_url}/api/v1/webhooks"
+    listing = list_by_hand(base_url, client_id, token)
     for spec in specs:
         match = next(
             (

@@ -1,12 +1,15 @@
 """`make bench`: what our users' accounts cost us, against a by-hand baseline, in the same run.
 
 Starts the emulator in its own process with a fixed per-request latency, and measures:
-- an EnsureWebhooksOperator run (first, then an immediate no-op second run) on accounts of N
-  webhooks, with N/10 specs that manage headers (a third missing, a third drifted), against the
-  job done the way the vendor document suggests (``baseline.py``: sequential plain requests);
-- listing alone on a large account (requests, wall time, peak memory of the process);
+- an EnsureWebhooksOperator run (first, then an immediate no-op second run, then a run whose
+  specs manage only list fields) on accounts of N webhooks, with N/10 specs that manage headers
+  (a third missing, a third drifted), against the same job done the way the vendor document
+  suggests (``baseline.py``: sequential plain requests), first and no-op;
+- listing alone on a large account, each way in a fresh process (``listing.py``): requests, wall
+  time, peak memory;
 - the import cost of our modules at DAG-parse time, after ``import airflow.sdk``.
-Prints a table with ratios and writes benchmarks/results/latest.json. Asserts nothing on time.
+Prints the measurements with ratios to the baseline, then each target of issue 7 as met or not,
+and writes benchmarks/results/latest.json. Nothing here fails on time: it reports.
 """
 
 from __future__ import annotations
@@ -17,23 +20,35 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+RESULTS = HERE / "results"
+sys.path[:0] = [str(HERE), str(HERE.parent / "scripts")]
 
+import requests  # noqa: E402
 from baseline import ensure_by_hand  # noqa: E402
+from demo import quiet_into  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS  # noqa: E402
 
 CLIENT_ID, TOKEN = "10553", "bench-token"
+# Targets of issue 7.
+MIN_SPEEDUP_AT_1500 = 5.0
+MAX_IMPORT_MS = 50.0
+MAX_LISTING_RSS_MB = 100.0
 
 
 def request_counts(emulator: EmulatorProcess) -> dict[str, int]:
-    return dict(Counter(r["method"] for r in emulator.requests()))
+    counts = dict(Counter(r["method"] for r in emulator.requests()))
+    emulator.control("DELETE", "/requests")
+    return counts
 
 
 def end_state(emulator: EmulatorProcess) -> list[tuple[Any, ...]]:
@@ -41,6 +56,16 @@ def end_state(emulator: EmulatorProcess) -> list[tuple[Any, ...]]:
         (w["url"], w["event"], w["type_call"], tuple(sorted((h["name"], h["value"]) for h in w["headers"])))
         for w in emulator.webhooks()
     )
+
+
+def page_count(emulator: EmulatorProcess) -> int:
+    answer = requests.get(
+        f"{emulator.base_url}/api/v1/webhooks",
+        params={"page": 1},
+        headers={"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}", "Accept": "application/json"},
+        timeout=30,
+    ).json()
+    return int(answer["last_page"])
 
 
 def account(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -81,67 +106,57 @@ def account(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return existing, specs
 
 
-def timed(func: Any) -> tuple[Any, float]:
+def timed(func: Callable[[], Any]) -> float:
     started = time.perf_counter()
-    result = func()
-    return result, time.perf_counter() - started
+    func()
+    return time.perf_counter() - started
 
 
-def bench_ensure(emulator: EmulatorProcess, n: int, max_workers: int) -> dict[str, Any]:
+def bench_ensure(emulator: EmulatorProcess, n: int, max_workers: int, log_path: Path) -> dict[str, Any]:
     from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 
+    def ours(specs: list[dict[str, Any]]) -> float:
+        operator = EnsureWebhooksOperator(task_id="ensure", webhooks=specs, max_workers=max_workers)
+        with quiet_into(log_path):  # the operator logs its whole plan: not what we measure
+            return timed(lambda: operator.execute(context={}))
+
     existing, specs = account(n)
+    list_only = [{k: v for k, v in spec.items() if k != "headers"} for spec in specs]
     emulator.seed(existing)
-    _, ours_first = timed(
-        lambda: EnsureWebhooksOperator(task_id="b", webhooks=specs, max_workers=max_workers).execute(context={})
-    )
-    ours_first_requests = request_counts(emulator)
+    row: dict[str, Any] = {"n": n, "specs": len(specs)}
+    row["ours_first_s"] = ours(specs)
+    row["ours_first_requests"] = request_counts(emulator)
     ours_state = end_state(emulator)
+    row["pages_after"] = page_count(emulator)
     emulator.control("DELETE", "/requests")
-    _, ours_second = timed(
-        lambda: EnsureWebhooksOperator(task_id="b", webhooks=specs, max_workers=max_workers).execute(context={})
-    )
-    ours_second_requests = request_counts(emulator)
+    row["ours_noop_s"] = ours(specs)
+    row["ours_noop_requests"] = request_counts(emulator)
+    row["ours_list_only_s"] = ours(list_only)
+    row["ours_list_only_requests"] = request_counts(emulator)
 
     emulator.seed(existing)
-    _, baseline = timed(lambda: ensure_by_hand(emulator.base_url, CLIENT_ID, TOKEN, specs))
-    baseline_requests = request_counts(emulator)
-    return {
-        "n": n,
-        "specs": len(specs),
-        "ours_first_s": ours_first,
-        "ours_first_requests": ours_first_requests,
-        "ours_second_s": ours_second,
-        "ours_second_requests": ours_second_requests,
-        "baseline_s": baseline,
-        "baseline_requests": baseline_requests,
-        "speedup": baseline / ours_first,
-        "same_end_state": ours_state == end_state(emulator),
-    }
-
-
-LIST_CHILD = """
-import json, resource, sys, time
-from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-hook = PlusofonHook(max_workers=int(sys.argv[1]))
-hook.session  # Airflow, requests and the connection loaded: what any task has before it lists
-before = peak_mb()
-started = time.perf_counter()
-items = hook.list_webhooks()
-elapsed = time.perf_counter() - started
-print(json.dumps({"items": len(items), "s": elapsed, "peak_rss_mb": peak_mb(), "listing_rss_mb": peak_mb() - before}))
-"""
+    row["baseline_first_s"] = timed(lambda: ensure_by_hand(emulator.base_url, CLIENT_ID, TOKEN, specs))
+    row["baseline_first_requests"] = request_counts(emulator)
+    row["same_end_state"] = ours_state == end_state(emulator)
+    row["baseline_noop_s"] = timed(lambda: ensure_by_hand(emulator.base_url, CLIENT_ID, TOKEN, specs))
+    row["baseline_noop_requests"] = request_counts(emulator)
+    row["speedup_first"] = row["baseline_first_s"] / row["ours_first_s"]
+    row["speedup_noop"] = row["baseline_noop_s"] / row["ours_noop_s"]
+    return row
 
 
 def bench_listing(emulator: EmulatorProcess, n: int, max_workers: int) -> dict[str, Any]:
     emulator.seed([{"url": f"https://a.example/{i}", "event": "create", "type_call": "all"} for i in range(n)])
-    out = subprocess.run(
-        [sys.executable, "-c", LIST_CHILD, str(max_workers)], capture_output=True, text=True, check=True
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"n": n, **result, "requests": request_counts(emulator)}
+    result: dict[str, Any] = {"n": n}
+    for mode in ("baseline", "client", "hook"):
+        out = subprocess.run(
+            [sys.executable, str(HERE / "listing.py"), mode, emulator.base_url, CLIENT_ID, TOKEN, str(max_workers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result[mode] = {**json.loads(out.stdout.strip().splitlines()[-1]), "requests": request_counts(emulator)}
+    return result
 
 
 IMPORT_CHILD = """
@@ -166,60 +181,150 @@ def bench_import(runs: int) -> dict[str, Any]:
     return {"airflow_sdk_ms": statistics.median(sdk) * 1000, "ours_after_sdk_ms": statistics.median(ours) * 1000}
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "-"
+
+
+def report_text(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"EnsureWebhooksOperator against the by-hand baseline ({report['latency_ms']:g} ms per request, "
+        f"max_workers={report['max_workers']})",
+        "",
+        f"{'N':>5} {'specs':>5} | {'run':<8} | {'ours':>7} {'requests':<24} | {'baseline':>8} "
+        f"{'requests':<24} | {'ours is':>8}",
+    ]
+    for row in report["ensure"]:
+        for run, ours, base, speedup in (
+            ("first", "first", "first", row["speedup_first"]),
+            ("no-op", "noop", "noop", row["speedup_noop"]),
+        ):
+            lines.append(
+                f"{row['n']:>5} {row['specs']:>5} | {run:<8} | {row[f'ours_{ours}_s']:>6.2f}s "
+                f"{counts_text(row[f'ours_{ours}_requests']):<24} | {row[f'baseline_{base}_s']:>7.2f}s "
+                f"{counts_text(row[f'baseline_{base}_requests']):<24} | {speedup:>6.1f}x faster"
+            )
+        lines.append(
+            f"{row['n']:>5} {row['specs']:>5} | {'list-only':<8} | {row['ours_list_only_s']:>6.2f}s "
+            f"{counts_text(row['ours_list_only_requests']):<24} | (specs without headers; the account has "
+            f"{row['pages_after']} pages; end state same as baseline: {row['same_end_state']})"
+        )
+    listing = report["listing"]
+    base = listing["baseline"]
+    lines += ["", f"Listing {listing['n']} webhooks, each in a fresh process"]
+    for mode, label in (
+        ("baseline", "baseline (page after page)"),
+        ("client", "ours: PlusofonClient, no Airflow"),
+        ("hook", "ours: PlusofonHook, Airflow loaded"),
+    ):
+        m = listing[mode]
+        ratio = "" if mode == "baseline" else f" | {base['s'] / m['s']:>4.1f}x faster"
+        if mode == "client":
+            ratio += f", {m['peak_rss_mb'] / base['peak_rss_mb']:.2f}x the baseline's memory"
+        lines.append(
+            f"  {label:<36} {m['s']:>5.2f}s {counts_text(m['requests']):<10} peak RSS {m['peak_rss_mb']:>4.0f} MB "
+            f"(before listing {m['rss_before_mb']:>4.0f} MB, after {m['rss_after_mb']:>4.0f} MB){ratio}"
+        )
+    imports = report["import"]
+    lines += [
+        "",
+        f"Import at DAG-parse time (median of {imports['runs']} fresh interpreters): airflow.sdk "
+        f"{imports['airflow_sdk_ms']:.0f} ms; our hook, operators and sensor after it "
+        f"+{imports['ours_after_sdk_ms']:.0f} ms "
+        f"({imports['ours_after_sdk_ms'] / imports['airflow_sdk_ms']:.1%} of it)",
+        "",
+        "Targets (issue 7)",
+    ]
+    for target in report["targets"]:
+        lines.append(f"  [{'met' if target['met'] else 'NOT MET':>7}] {target['target']}: {target['measured']}")
+    return lines
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for row in report["ensure"]:
+        expected_noop = {"GET": row["pages_after"] + row["specs"]}
+        found.append(
+            {
+                "target": f"N={row['n']}: a no-op run sends the list pages plus one GET per matched webhook, no write",
+                "measured": f"{counts_text(row['ours_noop_requests'])} (expected {counts_text(expected_noop)})",
+                "met": row["ours_noop_requests"] == expected_noop,
+            }
+        )
+        found.append(
+            {
+                "target": f"N={row['n']}: specs managing only list fields send only the list pages",
+                "measured": f"{counts_text(row['ours_list_only_requests'])} ({row['pages_after']} pages)",
+                "met": row["ours_list_only_requests"] == {"GET": row["pages_after"]},
+            }
+        )
+    big = max(report["ensure"], key=lambda row: row["n"])
+    found.append(
+        {
+            "target": f"N={big['n']}, {report['latency_ms']:g} ms: ensure at least {MIN_SPEEDUP_AT_1500:g}x faster "
+            "than the baseline, same end state",
+            "measured": f"{big['speedup_first']:.1f}x, same end state: {big['same_end_state']}",
+            "met": big["n"] >= 1500 and big["speedup_first"] >= MIN_SPEEDUP_AT_1500 and big["same_end_state"],
+        }
+    )
+    imports = report["import"]
+    found.append(
+        {
+            "target": f"importing our modules adds under {MAX_IMPORT_MS:g} ms to import airflow.sdk",
+            "measured": f"+{imports['ours_after_sdk_ms']:.0f} ms",
+            "met": imports["ours_after_sdk_ms"] < MAX_IMPORT_MS,
+        }
+    )
+    listing = report["listing"]
+    client, hook = listing["client"], listing["hook"]
+    held = hook["rss_after_mb"] - hook["rss_before_mb"]
+    found.append(
+        {
+            "target": f"listing {listing['n']} webhooks stays under {MAX_LISTING_RSS_MB:g} MB peak RSS",
+            "measured": f"{client['peak_rss_mb']:.0f} MB for the client's process; in a task process the listing "
+            f"holds {held:.0f} MB on top of Airflow's {hook['rss_before_mb']:.0f} MB",
+            "met": listing["n"] >= 10_000
+            and client["items"] == listing["n"]
+            and client["peak_rss_mb"] < MAX_LISTING_RSS_MB
+            and held < MAX_LISTING_RSS_MB,
+        }
+    )
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="15,150,1500")
     parser.add_argument("--list-size", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=20)
-    parser.add_argument("--max-workers", type=int, default=8)
+    parser.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS, help="default: the operators' own")
     parser.add_argument("--import-runs", type=int, default=10)
     args = parser.parse_args()
 
+    RESULTS.mkdir(exist_ok=True)
+    log_path = RESULTS / "operator-logs.txt"
+    log_path.write_text("")
+    # A throwaway Airflow home: the operators need one, the user's own stays untouched.
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="plusofon-bench-airflow-"))
     emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN, options=["--latency-ms", str(args.latency_ms)])
     os.environ["AIRFLOW_CONN_PLUSOFON_DEFAULT"] = emulator.connection_env()
-    report: dict[str, Any] = {"latency_ms": args.latency_ms, "max_workers": args.max_workers}
+    report: dict[str, Any] = {"latency_ms": args.latency_ms, "max_workers": args.max_workers, "cpus": os.cpu_count()}
+    print(f"{emulator.banner}, {args.latency_ms:g} ms added to each request", flush=True)
     try:
-        report["ensure"] = [bench_ensure(emulator, int(n), args.max_workers) for n in args.sizes.split(",")]
+        report["ensure"] = []
+        for n in map(int, args.sizes.split(",")):
+            print(f"  ensure on {n} webhooks ...", flush=True)
+            report["ensure"].append(bench_ensure(emulator, n, args.max_workers, log_path))
+        print(f"  listing {args.list_size} webhooks ...", flush=True)
         report["listing"] = bench_listing(emulator, args.list_size, args.max_workers)
     finally:
         emulator.stop()
-    report["import"] = bench_import(args.import_runs)
+    print("  importing ...", flush=True)
+    report["import"] = {**bench_import(args.import_runs), "runs": args.import_runs}
+    report["targets"] = targets(report)
 
-    print(
-        f"\nEnsureWebhooksOperator vs the by-hand baseline ({args.latency_ms:g} ms per request, "
-        f"max_workers={args.max_workers})"
-    )
-    print(
-        f"{'N':>6} {'specs':>5} | {'ours 1st':>9} {'requests':>26} | {'2nd (no-op)':>11} {'requests':>12} | "
-        f"{'baseline':>9} {'requests':>26} | {'speedup':>7} same end state"
-    )
-    for row in report["ensure"]:
-
-        def fmt(counts: dict[str, int]) -> str:
-            return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-
-        print(
-            f"{row['n']:>6} {row['specs']:>5} | {row['ours_first_s']:>8.2f}s {fmt(row['ours_first_requests']):>26} | "
-            f"{row['ours_second_s']:>10.2f}s {fmt(row['ours_second_requests']):>12} | {row['baseline_s']:>8.2f}s "
-            f"{fmt(row['baseline_requests']):>26} | {row['speedup']:>6.1f}x {row['same_end_state']}"
-        )
-    listing = report["listing"]
-    print(
-        f"\nListing {listing['n']} webhooks: {listing['s']:.2f}s, {listing['requests'].get('GET', 0)} requests, "
-        f"peak RSS {listing['peak_rss_mb']:.0f} MB for the whole process (Airflow included), "
-        f"of which the listing added {listing['listing_rss_mb']:.1f} MB"
-    )
-    imports = report["import"]
-    print(
-        f"Import at DAG-parse time (median of {args.import_runs}): airflow.sdk {imports['airflow_sdk_ms']:.0f} ms, "
-        f"our hook+operators+sensor after it +{imports['ours_after_sdk_ms']:.0f} ms "
-        f"({imports['ours_after_sdk_ms'] / imports['airflow_sdk_ms']:.1%})"
-    )
-
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    (results / "latest.json").write_text(json.dumps(report, indent=2))
-    print(f"\nWritten to {results / 'latest.json'}")
+    print("\n" + "\n".join(report_text(report)))
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    print(f"\nWritten to {RESULTS / 'latest.json'} (the operators' logs: {log_path})")
     return 0
 
 
