@@ -298,10 +298,12 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS, help="default: the operators' own")
     parser.add_argument("--import-runs", type=int, default=10)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where latest.json and the logs go")
     args = parser.parse_args()
 
-    RESULTS.mkdir(exist_ok=True)
-    log_path = RESULTS / "operator-logs.txt"
+    results = args.results
+    results.mkdir(parents=True, exist_ok=True)
+    log_path = results / "operator-logs.txt"
     log_path.write_text("")
     # A throwaway Airflow home: the operators need one, the user's own stays untouched.
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="plusofon-bench-airflow-"))
@@ -323,8 +325,8 @@ def main() -> int:
     report["targets"] = targets(report)
 
     print("\n" + "\n".join(report_text(report)))
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
-    print(f"\nWritten to {RESULTS / 'latest.json'} (the operators' logs: {log_path})")
+    (results / "latest.json").write_text(json.dumps(report, indent=2))
+    print(f"\nWritten to {results / 'latest.json'} (the operators' logs: {log_path})")
     return 0
 
 
