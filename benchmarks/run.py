@@ -190,8 +190,8 @@ def report_text(report: dict[str, Any]) -> list[str]:
         f"EnsureWebhooksOperator against the by-hand baseline ({report['latency_ms']:g} ms per request, "
         f"max_workers={report['max_workers']})",
         "",
-        f"{'N':>5} {'specs':>5} | {'run':<8} | {'ours':>7} {'requests':<24} | {'baseline':>8} "
-        f"{'requests':<24} | {'ours is':>8}",
+        f"{'N':>5} {'specs':>5} | {'run':<9} | {'ours':>7} {'requests':<24} | {'baseline':>8} "
+        f"{'requests':<24} | {'speed-up':>8}",
     ]
     for row in report["ensure"]:
         for run, ours, base, speedup in (
@@ -199,12 +199,12 @@ def report_text(report: dict[str, Any]) -> list[str]:
             ("no-op", "noop", "noop", row["speedup_noop"]),
         ):
             lines.append(
-                f"{row['n']:>5} {row['specs']:>5} | {run:<8} | {row[f'ours_{ours}_s']:>6.2f}s "
+                f"{row['n']:>5} {row['specs']:>5} | {run:<9} | {row[f'ours_{ours}_s']:>6.2f}s "
                 f"{counts_text(row[f'ours_{ours}_requests']):<24} | {row[f'baseline_{base}_s']:>7.2f}s "
-                f"{counts_text(row[f'baseline_{base}_requests']):<24} | {speedup:>6.1f}x faster"
+                f"{counts_text(row[f'baseline_{base}_requests']):<24} | {speedup:>7.1f}x"
             )
         lines.append(
-            f"{row['n']:>5} {row['specs']:>5} | {'list-only':<8} | {row['ours_list_only_s']:>6.2f}s "
+            f"{row['n']:>5} {row['specs']:>5} | {'list-only':<9} | {row['ours_list_only_s']:>6.2f}s "
             f"{counts_text(row['ours_list_only_requests']):<24} | (specs without headers; the account has "
             f"{row['pages_after']} pages; end state same as baseline: {row['same_end_state']})"
         )
@@ -217,12 +217,12 @@ def report_text(report: dict[str, Any]) -> list[str]:
         ("hook", "ours: PlusofonHook, Airflow loaded"),
     ):
         m = listing[mode]
-        ratio = "" if mode == "baseline" else f" | {base['s'] / m['s']:>4.1f}x faster"
+        ratio = "" if mode == "baseline" else f" | speed-up {base['s'] / m['s']:.1f}x"
         if mode == "client":
-            ratio += f", {m['peak_rss_mb'] / base['peak_rss_mb']:.2f}x the baseline's memory"
+            ratio += f", {m['peak_rss_mb'] / base['peak_rss_mb']:.2f}x its memory"
         lines.append(
-            f"  {label:<36} {m['s']:>5.2f}s {counts_text(m['requests']):<10} peak RSS {m['peak_rss_mb']:>4.0f} MB "
-            f"(before listing {m['rss_before_mb']:>4.0f} MB, after {m['rss_after_mb']:>4.0f} MB){ratio}"
+            f"  {label:<36} {m['s']:>5.2f}s {counts_text(m['requests']):<9} peak RSS {m['peak_rss_mb']:>4.0f} MB "
+            f"(listing added {m['rss_after_mb'] - m['rss_before_mb']:>2.0f}){ratio}"
         )
     imports = report["import"]
     lines += [
