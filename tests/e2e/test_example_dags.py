@@ -158,3 +158,42 @@ def test_pipeline_waits_behind_the_deferrable_sensor_until_webhooks_exist(env, d
     assert sorted(loaded["webhook_ids"]) == sorted(w["id"] for w in env.webhooks())
     # the pipeline's own list requests came both before and after the webhooks were created
     assert len(env.requests("GET", "/api/v1/webhooks")) >= 5
+
+
+def test_pipeline_in_reschedule_mode_frees_the_slot_and_checks_again(env, dagbag):
+    dag = dagbag.dags["plusofon_call_pipeline"]
+    sensor = dag.get_task("wait_for_webhooks")
+    sensor.deferrable, sensor.mode = False, "reschedule"  # as a user without a triggerer would run it
+    text = (EXAMPLE_DAGS / "webhooks" / "staging.yaml").read_text().replace("{{ params.receiver_base_url }}", RECEIVER)
+    raw = yaml.safe_load(text)["webhooks"]
+    for spec in raw:
+        for header in spec.get("headers", []):
+            header["value"] = HEADER_SECRET
+
+    def create_webhooks_once_the_sensor_checked() -> None:
+        deadline = time.monotonic() + 30
+        while not env.requests("GET", "/api/v1/webhooks") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        EnsureWebhooksOperator(task_id="bootstrap_elsewhere", webhooks=raw).execute(context={})
+
+    worker = threading.Thread(target=create_webhooks_once_the_sensor_checked, daemon=True)
+    worker.start()
+    run = dag.test()
+    worker.join(30)
+    assert run.state == "success"
+    assert task_states(run) == {"wait_for_webhooks": "success", "load_call_records": "success"}
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id="wait_for_webhooks")
+            .one()
+        )
+        reschedules = session.query(TaskReschedule).filter_by(ti_id=ti.id).count()
+        assert ti.try_number == 1  # a reschedule is not a retry
+    assert reschedules >= 1  # it gave its slot back at least once before the webhooks existed
+    assert sorted(xcoms(run)["load_call_records"]["webhook_ids"]) == sorted(w["id"] for w in env.webhooks())
