@@ -14,6 +14,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonServerError,
     PlusofonValidationError,
 )
+from airflow_provider_plusofon.hooks import client as client_module
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from tests.conftest import TOKEN
 
@@ -67,6 +68,25 @@ def test_concurrent_listing_with_429_and_503_loses_and_repeats_nothing(emulator_
     assert sorted(int(r["query"]["page"]) for r in answered) == list(range(1, 11))
     assert len(emulator_conn.requests("GET")) == 16
     assert len(waits) == 6
+
+
+def test_a_429_pauses_the_other_workers_too(emulator_conn, monkeypatch):
+    # Real waiting here: what is checked is when each request reached the server.
+    monkeypatch.setattr(client_module, "_sleep", time.sleep)
+    monkeypatch.setattr(client_module, "_monotonic", time.monotonic)
+    emulator_conn.seed(seeded(7))
+    emulator_conn.inject("rate_limit", path="/api/v1/webhooks/5", retry_after=0.6)
+    emulator_conn.inject("latency", path="/api/v1/webhooks/6", latency_ms=300)
+    # Two workers: one meets the 429 on #5; the other is busy with #6 for 0.3 s, then takes #7.
+    details = PlusofonHook(max_workers=2).get_webhooks([5, 6, 7])
+    assert sorted(details) == [5, 6, 7]
+    arrived = {(r["path"].rsplit("/", 1)[1], r["status"]): r["time"] for r in emulator_conn.requests("GET")}
+    limited = arrived[("5", 429)]
+    assert arrived[("6", 200)] - limited < 0.2
+    # Without a shared pause #7 would go out as soon as #6 is answered, 0.3 s after the 429.
+    assert arrived[("7", 200)] - limited >= 0.55
+    assert arrived[("5", 200)] - limited >= 0.55
+    assert len(emulator_conn.requests("GET")) == 4
 
 
 def test_lost_post_leaves_exactly_one_webhook(hook, emulator_conn):
