@@ -65,6 +65,16 @@ def declared(environment: str = "staging") -> list[tuple[str, str, str]]:
     return sorted((w["url"], w["event"], w["type_call"]) for w in raw)
 
 
+def staging_specs() -> list[dict]:
+    """The staging spec file as the DAGs render it (receiver URL and header secret filled in)."""
+    text = (EXAMPLE_DAGS / "webhooks" / "staging.yaml").read_text().replace("{{ params.receiver_base_url }}", RECEIVER)
+    raw = yaml.safe_load(text)["webhooks"]
+    for spec in raw:
+        for header in spec.get("headers", []):
+            header["value"] = HEADER_SECRET
+    return raw
+
+
 def state_of(emulator) -> list[tuple[str, str, str]]:
     return sorted((w["url"], w["event"], w["type_call"]) for w in emulator.webhooks())
 
@@ -134,11 +144,7 @@ def test_audit_detects_drift_and_repairs_only_when_allowed(env, dagbag):
 def test_pipeline_waits_behind_the_deferrable_sensor_until_webhooks_exist(env, dagbag):
     # env comes first: the DAG reads PLUSOFON_EXAMPLE_POKE_INTERVAL when it is parsed
     assert dagbag.dags["plusofon_call_pipeline"].get_task("wait_for_webhooks").poke_interval == 0.2
-    text = (EXAMPLE_DAGS / "webhooks" / "staging.yaml").read_text().replace("{{ params.receiver_base_url }}", RECEIVER)
-    raw = yaml.safe_load(text)["webhooks"]
-    for spec in raw:
-        for header in spec.get("headers", []):
-            header["value"] = HEADER_SECRET
+    raw = staging_specs()
     parse_specs(raw)
 
     def create_webhooks_once_the_sensor_waits() -> None:
@@ -164,11 +170,7 @@ def test_pipeline_in_reschedule_mode_frees_the_slot_and_checks_again(env, dagbag
     dag = dagbag.dags["plusofon_call_pipeline"]
     sensor = dag.get_task("wait_for_webhooks")
     sensor.deferrable, sensor.mode = False, "reschedule"  # as a user without a triggerer would run it
-    text = (EXAMPLE_DAGS / "webhooks" / "staging.yaml").read_text().replace("{{ params.receiver_base_url }}", RECEIVER)
-    raw = yaml.safe_load(text)["webhooks"]
-    for spec in raw:
-        for header in spec.get("headers", []):
-            header["value"] = HEADER_SECRET
+    raw = staging_specs()
 
     def create_webhooks_once_the_sensor_checked() -> None:
         deadline = time.monotonic() + 30
