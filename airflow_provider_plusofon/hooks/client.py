@@ -290,8 +290,7 @@ class PlusofonClient:
     ) -> Any:
         import requests
 
-        pause = self._rate_limit_pause_left()
-        if pause > 0:
+        while (pause := self._rate_limit_pause_left()) > 0:  # another 429 may extend it meanwhile
             _sleep(pause)
         url = self.config.base_url + path
         try:
@@ -311,14 +310,10 @@ class PlusofonClient:
         if failed or (parsed is None and response.content):
             error = _error_for(response, parsed, method, path, self.config.token)
             if isinstance(error, PlusofonRateLimitError):
-                self._pause_for_rate_limit(self._rate_limit_wait(error, attempt=1))
+                wait = self._backoff(1) if error.retry_after is None else error.retry_after
+                self._pause_for_rate_limit(min(wait, self.retry_after_max_seconds))
             raise error
         return parsed
-
-    def _rate_limit_wait(self, error: PlusofonRateLimitError, attempt: int) -> float:
-        if error.retry_after is not None:
-            return min(error.retry_after, self.retry_after_max_seconds)
-        return self._backoff(attempt)
 
     def _backoff(self, attempt: int) -> float:
         exponential = self.backoff_base_seconds * 2 ** (attempt - 1)
@@ -327,7 +322,10 @@ class PlusofonClient:
     def _wait_seconds(self, retry_state: RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(error, PlusofonRateLimitError):
-            # The pause it started is shared: wait out what is left of it, not a second one.
+            if error.retry_after is None and retry_state.attempt_number > 1:
+                # No Retry-After, again: back off further, and hold the other workers as long.
+                self._pause_for_rate_limit(self._backoff(retry_state.attempt_number))
+            # The pause the 429 started is shared: wait out what is left of it, not a second one.
             return self._rate_limit_pause_left()
         return self._backoff(retry_state.attempt_number)
 

@@ -281,6 +281,14 @@ def test_429_waits_for_retry_after(hook, requests_mock, waits):
     assert waits == [7.0]
 
 
+def test_429_without_retry_after_backs_off_exponentially(hook, requests_mock, waits):
+    requests_mock.get(f"{LIST_URL}/5", [{"status_code": 429, "json": {}}] * 3 + [{"json": item(5)}])
+    assert hook.get_webhook(5)["id"] == 5
+    assert len(waits) == 3
+    for wait, base in zip(waits, (0.5, 1.0, 2.0), strict=True):
+        assert base <= wait <= base + 0.5
+
+
 def test_429_retry_after_is_capped(hook, requests_mock, waits):
     requests_mock.get(
         f"{LIST_URL}/5",
