@@ -537,16 +537,14 @@ class PlusofonClient:
         bodies: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], before_ids: set[Any]
     ) -> list[dict[str, Any] | None]:
         """For each body, the lowest new id with its content not taken by an earlier body."""
+        new = sorted((item for item in after if item.get("id") not in before_ids), key=lambda item: item.get("id") or 0)
         taken: set[Any] = set()
         matched: list[dict[str, Any] | None] = []
         for body in bodies:
-            candidates = sorted(
-                (item for item in after if item.get("id") not in before_ids | taken and _same_identity(body, item)),
-                key=lambda item: item.get("id") or 0,
-            )
-            if candidates:
-                taken.add(candidates[0].get("id"))
-            matched.append({**body, **candidates[0]} if candidates else None)
+            match = next((item for item in new if item.get("id") not in taken and _same_identity(body, item)), None)
+            if match is not None:
+                taken.add(match.get("id"))
+            matched.append(None if match is None else {**body, **match})
         return matched
 
     def _identify_created(
