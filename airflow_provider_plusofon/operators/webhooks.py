@@ -50,7 +50,8 @@ def _attempt(func: Callable[[Action], Any]) -> Callable[[Action], tuple[Action, 
 
 def apply_plan(hook: PlusofonHook, plan: Plan, listing: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
     """
-    Carry out a plan (updates and creates concurrently, then deletes) and return its summary.
+    Carry out a plan and return its summary: the updates, then the creates (each batch
+    concurrently), the deletes last.
 
     Deletions wait until every create and update succeeded: when anything fails, nothing is
     deleted, what was done stays done, and :class:`PartialApplyError` reports both.
