@@ -16,7 +16,8 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonServerError,
     PlusofonTransportError,
 )
-from airflow_provider_plusofon.hooks.plusofon import PlusofonHook, mask_webhook_headers
+from airflow_provider_plusofon.hooks.client import header_values
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook, mask_values
 from airflow_provider_plusofon.webhooks.plan import Plan, detail_ids, plan, with_details
 from airflow_provider_plusofon.webhooks.spec import (
     WebhookSpec,
@@ -37,9 +38,7 @@ def mask_header_values(raw_specs: Any) -> None:
     specs = [raw_specs] if isinstance(raw_specs, Mapping) else raw_specs
     if not isinstance(specs, Iterable) or isinstance(specs, str | bytes):
         return
-    for spec in specs:
-        if isinstance(spec, Mapping) and isinstance(spec.get("headers"), list):
-            mask_webhook_headers(spec)
+    mask_values([value for spec in specs if isinstance(spec, Mapping) for value in header_values(spec)])
 
 
 def read_account(hook: PlusofonHook, specs: Sequence[WebhookSpec]) -> tuple[list[dict[str, Any]], list[dict]]:

@@ -17,26 +17,20 @@ from airflow_provider_plusofon.hooks.client import (
     WEBHOOKS_PATH,
     PlusofonClient,
     PlusofonConnectionConfig,
-    header_values,
 )
 
-__all__ = ["WEBHOOKS_PATH", "PlusofonConnectionConfig", "PlusofonHook", "mask_webhook_headers"]
+__all__ = ["WEBHOOKS_PATH", "PlusofonConnectionConfig", "PlusofonHook", "mask_values"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 def mask_values(values: Sequence[str]) -> None:
-    """Register values with Airflow's secret masker in one call (one message to the supervisor)."""
+    """Register values (header values: they usually carry the receiving service's credentials)
+    with Airflow's secret masker, in one call: inside a task each call is a message to the supervisor."""
     secrets: list[Any] = list(values)
     if secrets:
         mask_secret(secrets)
-
-
-def mask_webhook_headers(webhook: Mapping[str, Any]) -> None:
-    """Register a webhook's header values with Airflow's secret masker: they usually carry the
-    receiving service's credentials."""
-    mask_values(header_values(webhook))
 
 
 def _extra_option(extra: Mapping[str, Any], name: str) -> Any:
