@@ -458,6 +458,20 @@ def test_token_never_in_logs_or_exceptions(hook, requests_mock, logs):
     assert "echo Bearer ***" in str(caught.value)
 
 
+def test_header_values_read_or_sent_are_masked_once_per_hook(hook, requests_mock, monkeypatch):
+    from airflow_provider_plusofon.hooks import plusofon as hook_module
+
+    masked: list[list[str]] = []
+    monkeypatch.setattr(hook_module, "mask_secret", masked.append)
+    headers = [{"name": "X-Key", "value": "account-side-secret-991"}, {"name": "X-Other", "value": ""}]
+    requests_mock.get(f"{LIST_URL}/5", json=item(5, headers=headers))
+    requests_mock.put(f"{LIST_URL}/5", json={"success": True})
+    hook.get_webhook(5)
+    hook.get_webhook(5)
+    hook.update_webhook(5, {**item(5), "headers": [*headers, {"name": "X-New", "value": "sent-secret-992"}]})
+    assert masked == [TOKEN, ["account-side-secret-991"], ["sent-secret-992"]]  # the token when the connection is read
+
+
 def test_new_ids_are_looked_up_from_the_last_page_back(hook, requests_mock):
     body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
     old = [[item(1, url="https://a.example"), item(2, url="https://b.example")], [item(3, url="https://c.example")]]
