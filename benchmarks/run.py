@@ -122,8 +122,14 @@ def bench_ensure(emulator: EmulatorProcess, n: int, max_workers: int, log_path: 
 
     existing, specs = account(n)
     list_only = [{k: v for k, v in spec.items() if k != "headers"} for spec in specs]
+    headers_by_identity = {(w["url"], w["event"], w["type_call"]): w["headers"] for w in existing}
+    current = [headers_by_identity.get((s["url"], s["event"], s["type_call"])) for s in specs]
+    expected_writes = {
+        "POST": sum(headers is None for headers in current),
+        "PUT": sum(headers not in (None, spec["headers"]) for headers, spec in zip(current, specs, strict=True)),
+    }
     emulator.seed(existing)
-    row: dict[str, Any] = {"n": n, "specs": len(specs)}
+    row: dict[str, Any] = {"n": n, "specs": len(specs), "expected_writes": expected_writes}
     row["ours_first_s"] = ours(specs)
     row["ours_first_requests"] = request_counts(emulator)
     ours_state = end_state(emulator)
@@ -248,6 +254,16 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": f"N={row['n']}: a no-op run sends the list pages plus one GET per matched webhook, no write",
                 "measured": f"{counts_text(row['ours_noop_requests'])} (expected {counts_text(expected_noop)})",
                 "met": row["ours_noop_requests"] == expected_noop,
+            }
+        )
+        writes = {k: v for k, v in row["ours_first_requests"].items() if k != "GET"}
+        found.append(
+            {
+                "target": f"N={row['n']}: the first run writes each change once (no duplicate write), "
+                "same end state as the baseline",
+                "measured": f"{counts_text(writes)} (expected {counts_text(row['expected_writes'])}), "
+                f"same end state: {row['same_end_state']}",
+                "met": writes == row["expected_writes"] and row["same_end_state"],
             }
         )
         found.append(
