@@ -55,6 +55,13 @@ def mock_pages(requests_mock, pages: list[list[dict]]) -> None:
         requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(items, number, len(pages)))
 
 
+def assert_exponential_backoff(waits: list[float]) -> None:
+    """Three waits of 0.5, 1 and 2 seconds, each plus up to 0.5 s of jitter."""
+    assert len(waits) == 3
+    for wait, base in zip(waits, (0.5, 1.0, 2.0), strict=True):
+        assert base <= wait <= base + 0.5
+
+
 @pytest.fixture
 def hook(conn_env) -> PlusofonHook:
     return PlusofonHook()
@@ -253,10 +260,7 @@ def test_server_errors_retried_up_to_max_retries_with_backoff(hook, requests_moc
     with pytest.raises(PlusofonServerError):
         hook.get_webhook(5)
     assert requests_mock.call_count == 4  # the first try and max_retries=3
-    assert len(waits) == 3
-    # exponential: 0.5, 1, 2 seconds, each plus up to 0.5 s of jitter
-    for wait, base in zip(waits, (0.5, 1.0, 2.0), strict=True):
-        assert base <= wait <= base + 0.5
+    assert_exponential_backoff(waits)
 
 
 def test_retry_then_success(hook, requests_mock, waits):
@@ -284,9 +288,7 @@ def test_429_waits_for_retry_after(hook, requests_mock, waits):
 def test_429_without_retry_after_backs_off_exponentially(hook, requests_mock, waits):
     requests_mock.get(f"{LIST_URL}/5", [{"status_code": 429, "json": {}}] * 3 + [{"json": item(5)}])
     assert hook.get_webhook(5)["id"] == 5
-    assert len(waits) == 3
-    for wait, base in zip(waits, (0.5, 1.0, 2.0), strict=True):
-        assert base <= wait <= base + 0.5
+    assert_exponential_backoff(waits)
 
 
 def test_429_retry_after_is_capped(hook, requests_mock, waits):
