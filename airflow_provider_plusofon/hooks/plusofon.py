@@ -127,17 +127,23 @@ class PlusofonHook(BaseHook):
         if missing:
             raise PlusofonConfigError(f"Connection {conn_id!r} is missing: {'; '.join(missing)}")
 
-        timeout = _extra_option(extra, "timeout")
-        verify = _extra_option(extra, "verify")
-        retries = _extra_option(extra, "max_retries")
+        # Options left empty keep PlusofonConnectionConfig's defaults.
+        parsers: dict[str, Callable[[Any], Any]] = {
+            "timeout": lambda value: _as_number(conn_id, "timeout", value, float, 0.001),
+            "verify": lambda value: _as_bool(conn_id, "verify", value),
+            "max_retries": lambda value: _as_number(conn_id, "max_retries", value, int, 0),
+        }
+        options = {
+            name: parse(value)
+            for name, parse in parsers.items()
+            if (value := _extra_option(extra, name)) not in (None, "")
+        }
         return PlusofonConnectionConfig(
             conn_id=conn_id,
             base_url=_base_url(conn.host, conn.schema, conn.port),
             client_id=client_id,
             token=token,
-            timeout=30.0 if timeout in (None, "") else _as_number(conn_id, "timeout", timeout, float, 0.001),
-            verify=True if verify in (None, "") else _as_bool(conn_id, "verify", verify),
-            max_retries=5 if retries in (None, "") else _as_number(conn_id, "max_retries", retries, int, 0),
+            **options,
         )
 
     @cached_property
