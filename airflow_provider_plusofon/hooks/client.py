@@ -401,7 +401,10 @@ class PlusofonClient:
         :param type: the documented list filter (e.g. ``"lk"``), sent as a JSON body.
         :return: list items (``id``, ``url``, ``type_call``, ``type``, ``event``), each id once.
         """
-        first = self._list_page(1, type)
+        return self._list_from(self._list_page(1, type), type)
+
+    def _list_from(self, first: dict[str, Any], type: str | None) -> list[dict[str, Any]]:
+        """Every webhook, given page 1 as already fetched."""
         pages = [first]
         last_page = first.get("last_page")
         if isinstance(last_page, int):
@@ -521,7 +524,7 @@ class PlusofonClient:
         first = self._list_page(1, None)
         last_page = first.get("last_page")
         if not isinstance(last_page, int):
-            return self.list_webhooks()
+            return self._list_from(first, None)
         items = list(first["data"])
         remaining = list(range(min(last_page, MAX_PAGES), 1, -1))
         batch = _pages_spanned_by_newest(len(bodies), first)

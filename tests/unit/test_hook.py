@@ -163,6 +163,18 @@ def test_list_without_last_page_follows_page_numbers(hook, requests_mock):
     assert [w["id"] for w in hook.list_webhooks()] == [1, 2]
 
 
+def test_new_ids_without_last_page_read_each_page_once(hook, requests_mock):
+    requests_mock.post(LIST_URL, json={"success": True})
+    requests_mock.get(
+        LIST_URL + "?page=1", complete_qs=True, json={"data": [item(1, url="https://a.example")], "next_page_url": "x"}
+    )
+    requests_mock.get(LIST_URL + "?page=2", complete_qs=True, json={"data": [item(2)], "next_page_url": None})
+    body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
+    created = hook.create_webhooks([body], existing=[item(1, url="https://a.example")])
+    assert created[0]["id"] == 2
+    assert [r.qs["page"] for r in requests_mock.request_history if r.method == "GET"] == [["1"], ["2"]]
+
+
 def test_list_rejects_a_non_paginator(hook, requests_mock):
     requests_mock.get(LIST_URL, json={"unexpected": True})
     with pytest.raises(PlusofonServerError, match="paginator"):
