@@ -11,7 +11,8 @@ from typing import Any
 import requests
 
 
-def _headers(client_id: str, token: str) -> dict[str, str]:
+def api_headers(client_id: str, token: str) -> dict[str, str]:
+    """The headers the vendor document asks for."""
     return {
         "Content-Type": "application/json",
         "Accept": "application/json",
@@ -22,7 +23,7 @@ def _headers(client_id: str, token: str) -> dict[str, str]:
 
 def list_by_hand(base_url: str, client_id: str, token: str) -> list[dict[str, Any]]:
     """Every webhook, page after page."""
-    headers = _headers(client_id, token)
+    headers = api_headers(client_id, token)
     listing: list[dict[str, Any]] = []
     page = 1
     while True:
@@ -35,7 +36,7 @@ def list_by_hand(base_url: str, client_id: str, token: str) -> list[dict[str, An
 
 def ensure_by_hand(base_url: str, client_id: str, token: str, specs: list[dict[str, Any]]) -> None:
     """Create each missing spec and PUT each one whose headers differ."""
-    headers = _headers(client_id, token)
+    headers = api_headers(client_id, token)
     url = f"{base_url}/api/v1/webhooks"
     listing = list_by_hand(base_url, client_id, token)
     for spec in specs:

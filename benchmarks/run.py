@@ -32,7 +32,7 @@ RESULTS = HERE / "results"
 sys.path[:0] = [str(HERE), str(HERE.parent / "scripts")]
 
 import requests  # noqa: E402
-from baseline import ensure_by_hand  # noqa: E402
+from baseline import api_headers, ensure_by_hand  # noqa: E402
 from demo import quiet_into  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
@@ -62,7 +62,7 @@ def page_count(emulator: EmulatorProcess) -> int:
     answer = requests.get(
         f"{emulator.base_url}/api/v1/webhooks",
         params={"page": 1},
-        headers={"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}", "Accept": "application/json"},
+        headers=api_headers(CLIENT_ID, TOKEN),
         timeout=30,
     ).json()
     return int(answer["last_page"])
