@@ -1,6 +1,9 @@
 """Exceptions raised by the Plusofon provider.
 
-Kept free of Airflow imports so that the pure reconciliation core can raise them too.
+Kept free of Airflow imports so that the core and the HTTP client can raise them too. Each error
+says whether waiting could fix it (``transient``) and whether a write that met it may have been
+applied all the same (``may_have_taken_effect``): the client's retries, the create that must
+never be sent twice and the sensor's "not yet" all read these two attributes, nothing else.
 """
 
 from __future__ import annotations
@@ -8,20 +11,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+# The statuses a server or proxy sends when it is overloaded or restarting: worth asking again.
+TRANSIENT_SERVER_STATUS = frozenset({500, 502, 503, 504})
+
 
 class PlusofonError(Exception):
     """Base class of every error this provider raises."""
 
+    @property
+    def transient(self) -> bool:
+        """Whether waiting and asking again could fix it (the API was unreachable, limited or failing)."""
+        return False
+
+    @property
+    def may_have_taken_effect(self) -> bool:
+        """Whether the write that met this error may have been applied by the server all the same."""
+        return False
+
 
 class PlusofonConfigError(PlusofonError, ValueError):
-    """The Airflow connection lacks something the hook needs (Client ID, token, a usable option)."""
+    """The connection (or the client's settings) cannot work: a missing, malformed or unusable value."""
 
 
 class PlusofonAPIError(PlusofonError):
     """
     The Plusofon API answered with an error, or did not answer usefully.
 
-    :param message: what went wrong, as the API said it when it said anything.
+    :param message: what went wrong, as the API said it when it said anything (already redacted).
     :param status_code: HTTP status, ``None`` when no answer arrived (connection error, timeout).
     :param errors: Laravel's per-field validation errors (``{"url": ["..."]}``), if any.
     :param method: HTTP method of the failed request.
@@ -39,7 +55,7 @@ class PlusofonAPIError(PlusofonError):
     ) -> None:
         self.message = message
         self.status_code = status_code
-        self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
+        self.errors: dict[str, list[str]] = {str(k): [str(m) for m in v] for k, v in (errors or {}).items()}
         self.method = method
         self.path = path
         super().__init__(self._describe())
@@ -68,10 +84,14 @@ class PlusofonValidationError(PlusofonAPIError):
 
 class PlusofonRateLimitError(PlusofonAPIError):
     """
-    429: too many requests.
+    429: too many requests. The server refused the request, so nothing was applied.
 
     :param retry_after: seconds the server asked us to wait, when it said.
     """
+
+    @property
+    def transient(self) -> bool:
+        return True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
@@ -79,40 +99,85 @@ class PlusofonRateLimitError(PlusofonAPIError):
 
 
 class PlusofonServerError(PlusofonAPIError):
-    """5xx, or an answer that is not the JSON the API documents (a proxy's HTML error page)."""
+    """5xx: the server failed, possibly after it had stored a write."""
+
+    @property
+    def transient(self) -> bool:
+        return self.status_code in TRANSIENT_SERVER_STATUS
+
+    @property
+    def may_have_taken_effect(self) -> bool:
+        return True
+
+
+class PlusofonInvalidResponseError(PlusofonServerError):
+    """
+    An answer the client cannot trust: not the JSON the API documents, a paginator that
+    contradicts itself, list items without a valid id, an answer larger than the cap. Asking again
+    would bring the same answer, so it is not retried, and nothing is decided on it.
+    """
+
+    @property
+    def transient(self) -> bool:
+        return False
 
 
 class PlusofonTransportError(PlusofonAPIError):
-    """No answer at all: the connection failed, was reset, or timed out."""
+    """
+    No answer at all: the connection failed, was reset, or timed out.
+
+    :param request_sent: whether the request may have reached the server (``False`` only when the
+        connection could not even be opened, so a write certainly was not applied).
+    """
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+    def __init__(self, message: str, *, request_sent: bool = True, **kwargs: Any) -> None:
+        self.request_sent = request_sent
+        super().__init__(message, **kwargs)
+
+    @property
+    def may_have_taken_effect(self) -> bool:
+        return self.request_sent
+
+
+class PlusofonRedirectError(PlusofonAPIError):
+    """
+    The API answered with a redirect. It is never followed: the token would go with it to
+    wherever it points. Set the connection's host to the address the API really answers on.
+    """
 
 
 class PlusofonRequestRejected(PlusofonAPIError):
     """The API answered ``{"success": false, "message": ...}``, whatever the HTTP status."""
 
 
-class CreateWebhooksError(PlusofonError):
-    """
-    Some webhooks of a batch create failed; the others were created and are reported.
+class PlusofonPagingLimitError(PlusofonAPIError):
+    """The listing needs more pages than the configured ``max_pages`` allows."""
 
-    :param created: the webhooks created, with their ids.
-    :param failures: ``(body, error)`` for each webhook that was not created.
+
+class CreateOutcomeUnknownError(PlusofonAPIError):
+    """
+    A create's answer was lost (reset, timeout or 5xx) and the webhook is not in the list.
+
+    It may be stored later (a store that lags its answers), so it is never sent again in the same
+    run: that could make a duplicate. Run the task again: the next attempt plans afresh and either
+    finds the webhook or creates it.
     """
 
-    def __init__(self, created: Sequence[Mapping[str, Any]], failures: Sequence[tuple[Mapping[str, Any], Exception]]):
-        self.created = [dict(c) for c in created]
-        self.failures = list(failures)
-        lines = [f"{body.get('url')} ({body.get('event')}): {error}" for body, error in self.failures]
-        super().__init__(
-            f"{len(self.failures)} of {len(self.failures) + len(self.created)} creates failed:\n"
-            + "\n".join(f"  - {line}" for line in lines)
-        )
+    @property
+    def may_have_taken_effect(self) -> bool:
+        return True
 
 
 class WebhookSpecError(PlusofonError, ValueError):
     """
     One or more webhook specs are invalid. Raised before any request is sent.
 
-    :param problems: every problem found, each naming the spec, the field and the bad value.
+    :param problems: every problem found, each naming the spec, the field and the bad value (or,
+        for a field that can hold a secret, only its shape).
     """
 
     def __init__(self, problems: Sequence[str]) -> None:
@@ -134,7 +199,8 @@ class PartialApplyError(PlusofonError):
     """
     Applying a plan failed part way. What was done stays done; re-running converges.
 
-    :param done: summary of the changes that were applied before the failure.
+    :param done: the changes that were applied before the failure (``created``, ``updated``,
+        ``deleted``), including creates whose ids could not be looked up (``id`` is ``None``).
     :param failures: one line per action that failed.
     """
 

@@ -16,6 +16,8 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 import json  # noqa: E402
 import logging  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
@@ -25,6 +27,16 @@ from airflow_provider_plusofon.hooks import client as client_module  # noqa: E40
 TOKEN = "tok-SECRET-4f1c9a"
 CLIENT_ID = "10553"
 BASE = "http://plusofon.test"
+
+
+def airflow_modules_after_importing(*modules: str) -> list[str]:
+    """The airflow modules a fresh interpreter holds after importing these."""
+    code = (
+        f"import sys; import {', '.join(modules)}; "
+        "print(sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.replace("'", '"'))
 
 
 @pytest.fixture(autouse=True)

@@ -1,14 +1,16 @@
 """PlusofonClient: the HTTP client for the Plusofon webhooks API. No Airflow import here.
 
-:class:`~airflow_provider_plusofon.hooks.plusofon.PlusofonHook` builds one from an Airflow
-connection. Keeping the HTTP apart lets it run where importing Airflow would cost more than the
-work it does (a script, or measuring the client's own memory), and keeps the retry, paging and
-create-with-id rules in one place.
+HTTP only: one method per endpoint, every page, retries, error mapping. It never decides what to
+change (that is :mod:`airflow_provider_plusofon.webhooks.reconcile`) and treats every answer as
+hostile until checked: ids are validated before they enter a path, nothing but the webhooks
+endpoints is ever requested, redirects are refused, answers are capped in size, and paging is
+bounded by what the answer proves.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import math
 import random
@@ -21,18 +23,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.exceptions import (
-    CreateWebhooksError,
     PlusofonAPIError,
     PlusofonAuthError,
+    PlusofonConfigError,
+    PlusofonError,
+    PlusofonInvalidResponseError,
     PlusofonNotFoundError,
+    PlusofonPagingLimitError,
     PlusofonRateLimitError,
+    PlusofonRedirectError,
     PlusofonRequestRejected,
     PlusofonServerError,
     PlusofonTransportError,
     PlusofonValidationError,
 )
+from airflow_provider_plusofon.redaction import safe_text, secrets_of, shape
 
 if TYPE_CHECKING:
     # requests and tenacity are imported when the first request is made, not when the scheduler
@@ -42,14 +50,15 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://restapi.plusofon.ru"
 WEBHOOKS_PATH = "/api/v1/webhooks"
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-# A server error may have come after the write was stored: before re-sending a POST, look.
-ANSWER_MAY_BE_LOST_STATUS = frozenset({500, 502, 503, 504})
-# Stops a server that never reports last_page from keeping us paging forever.
-MAX_PAGES = 100_000
+# The only paths this client ever requests: the list, and one webhook by its numeric id.
+_ALLOWED_PATH = re.compile(r"^/api/v1/webhooks(/[1-9][0-9]{0,17})?$")
 # Eight requests in flight turn a 20 ms round trip into the cost of the slowest of eight; a 429
 # pauses all of them (see PlusofonClient), so a tight rate limit costs waiting, not errors.
 DEFAULT_MAX_WORKERS = 8
+DEFAULT_MAX_PAGES = 10_000
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
+MAX_RETRIES_LIMIT = 20
+_READ_CHUNK_BYTES = 64 * 1024
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -70,17 +79,95 @@ class _Logger(Protocol):
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
+def valid_webhook_id(value: Any) -> int:
+    """
+    A webhook id as the API's ids provably are (a positive integer), from an int or its digits.
+
+    Every id passes here before it enters a request path, so that no templated value can turn
+    ``/api/v1/webhooks/<id>`` into another endpoint.
+
+    :raises PlusofonConfigError: naming what was given (its shape, cut short), never using it.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,18}\s*", value):
+        number = int(value)
+    else:
+        shown = repr(value)[:40] if isinstance(value, str | int | float) else shape(value)
+        raise PlusofonConfigError(f"webhook id must be a positive integer, got {shown}")
+    if not 0 < number < 10**18:
+        raise PlusofonConfigError(f"webhook id must be a positive integer, got {number}")
+    return number
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def _finite_number(name: str, value: Any, kind: type, minimum: float, maximum: float | None = None) -> Any:
+    """A setting read as ``kind`` (connection extras arrive as strings from URI connections)."""
+    shown = repr(value)[:40]
+    if isinstance(value, bool):
+        raise PlusofonConfigError(f"{name!r} must be a number, got {shown}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise PlusofonConfigError(f"{name!r} must be a number, got {shown}") from None
+    if not math.isfinite(number) or (kind is int and float(value) != number):
+        raise PlusofonConfigError(f"{name!r} must be a finite {kind.__name__}, got {shown}")
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
+        raise PlusofonConfigError(f"{name!r} must be >= {minimum}{upper}, got {shown}")
+    return number
+
+
+def _verify_setting(value: Any) -> bool | str:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in {"true", "1", "yes", "on"}:
+        return True
+    if text.lower() in {"false", "0", "no", "off"}:
+        return False
+    if text and not _has_control_characters(text):
+        return text  # requests accepts a CA bundle path for verify
+    raise PlusofonConfigError(f"'verify' must be true/false or a CA bundle path, got {repr(value)[:40]}")
+
+
+def _base_url_setting(value: Any) -> str:
+    text = str(value).strip().rstrip("/") if value is not None else ""
+    if not text or _has_control_characters(text):
+        raise PlusofonConfigError("the base URL (the connection's host) is empty or has control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise PlusofonConfigError(f"the base URL {text[:80]!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise PlusofonConfigError(f"the base URL must start with http:// or https://, got scheme {parts.scheme[:20]!r}")
+    if not parts.hostname or parts.username is not None or parts.query or parts.fragment:
+        raise PlusofonConfigError(
+            "the base URL must be scheme://host[:port][/prefix], without credentials, query or fragment"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class PlusofonConnectionConfig:
     """
-    What the client needs to reach the API.
+    What the client needs to reach the API, validated when built (every rule for settings is here).
 
-    :param base_url: scheme, host and optional port/path prefix, without a trailing slash.
+    Surrounding whitespace is stripped from the Client ID and the token (a common copy-paste);
+    a value with control characters inside is refused without being shown.
+
+    :param base_url: scheme (http or https), host and optional port/path prefix.
     :param client_id: sent as the ``Client`` header.
     :param token: the API token, sent as ``Authorization: Bearer ...``; never in ``repr``.
-    :param timeout: seconds to wait for an answer.
+    :param timeout: seconds to wait for an answer (finite, > 0).
     :param verify: TLS verification, or a CA bundle path.
-    :param max_retries: retries after the first attempt for retryable failures.
+    :param max_retries: retries after the first attempt for failures worth retrying (0 to 20).
+    :param max_pages: the most list pages one listing may read; more fails clearly.
+    :param max_answer_bytes: the largest answer (after decompression) the client reads.
     :param conn_id: the Airflow connection it came from, if any (for messages).
     """
 
@@ -90,44 +177,90 @@ class PlusofonConnectionConfig:
     timeout: float = 30.0
     verify: bool | str = True
     max_retries: int = 5
+    max_pages: int = DEFAULT_MAX_PAGES
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
     conn_id: str = ""
+
+    def __post_init__(self) -> None:
+        checks: dict[str, Callable[[], Any]] = {
+            "base_url": lambda: _base_url_setting(self.base_url),
+            "client_id": lambda: self._credential("Client ID (the connection's login)", self.client_id),
+            "token": lambda: self._credential("API token (the connection's password)", self.token),
+            "timeout": lambda: _finite_number("timeout", self.timeout, float, 0.001),
+            "verify": lambda: _verify_setting(self.verify),
+            "max_retries": lambda: _finite_number("max_retries", self.max_retries, int, 0, MAX_RETRIES_LIMIT),
+            "max_pages": lambda: _finite_number("max_pages", self.max_pages, int, 1),
+            "max_answer_bytes": lambda: _finite_number("max_answer_bytes", self.max_answer_bytes, int, 1024),
+        }
+        problems = []
+        for name, check in checks.items():
+            try:
+                object.__setattr__(self, name, check())
+            except PlusofonConfigError as error:
+                problems.append(str(error))
+        if problems:
+            where = f"Connection {self.conn_id!r}" if self.conn_id else "The Plusofon settings"
+            raise PlusofonConfigError(f"{where}: {'; '.join(problems)}")
+
+    @staticmethod
+    def _credential(label: str, value: Any) -> str:
+        text = str(value or "").strip()
+        if not text:
+            raise PlusofonConfigError(f"the {label} is missing")
+        if _has_control_characters(text) or any(c.isspace() for c in text) or not text.isascii():
+            # Never show it: the value is a credential, and it would otherwise reach a traceback.
+            raise PlusofonConfigError(
+                f"the {label} has spaces, line breaks or non-ASCII characters inside ({len(text)} characters)"
+            )
+        return text
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in a message: the token."""
+        return (self.token,)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = math.nan
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    if not math.isfinite(seconds):
+        return None  # "nan" or "inf" say nothing about when to come back: back off instead
+    return max(0.0, seconds)
+
+
+def _field_errors(value: Any, secrets: Sequence[str]) -> dict[str, list[str]] | None:
+    """Laravel's ``errors`` in whatever JSON shape the server sent, redacted, bounded."""
+    if value in (None, "", [], {}):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    entries = value.items() if isinstance(value, Mapping) else [("errors", value)]
+    errors: dict[str, list[str]] = {}
+    for key, messages in list(entries)[:20]:
+        listed = messages if isinstance(messages, list) else [messages]
+        errors[safe_text(str(key), secrets, 80)] = [safe_text(str(m), secrets) for m in listed[:10]]
+    return errors
 
 
-def _text_snippet(text: str, limit: int = 200) -> str:
-    # A proxy's HTML error page is noise in a log: keep its words, drop the markup.
-    words = " ".join(re.sub(r"<[^>]+>", " ", text).split())
-    return words[:limit] + ("…" if len(words) > limit else "")
-
-
-def _error_for(response: requests.Response, body: Any, method: str, path: str, secret: str) -> PlusofonAPIError:
-    status = response.status_code
-    if isinstance(body, dict):
-        message = str(body.get("message") or "no message in the response")
-        errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
+def _error_for(
+    status: int, body: Any, text: str, retry_after: str | None, method: str, path: str, secrets: Sequence[str]
+) -> PlusofonAPIError:
+    if isinstance(body, Mapping):
+        message = safe_text(str(body.get("message") or "no message in the response"), secrets)
+        errors = _field_errors(body.get("errors"), secrets)
     else:
-        snippet = _text_snippet(response.text)
+        snippet = safe_text(text, secrets, 200)
         message = f"non-JSON response: {snippet}" if snippet else "empty response body"
         errors = None
-    # A server (or a proxy) that echoes the request must not put the token into our messages.
-    message = message.replace(secret, "***")
-    if errors:
-        errors = {k: [str(m).replace(secret, "***") for m in v] for k, v in errors.items()}
     kwargs: dict[str, Any] = {"status_code": status, "errors": errors, "method": method, "path": path}
     if status in (401, 403):
         return PlusofonAuthError(message, **kwargs)
@@ -136,53 +269,27 @@ def _error_for(response: requests.Response, body: Any, method: str, path: str, s
     if status == 422:
         return PlusofonValidationError(message, **kwargs)
     if status == 429:
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-        return PlusofonRateLimitError(message, retry_after=retry_after, **kwargs)
+        return PlusofonRateLimitError(message, retry_after=_retry_after_seconds(retry_after), **kwargs)
     if status >= 500:
         return PlusofonServerError(message, **kwargs)
     if status < 400:
         # `success: false` is the API refusing; a 2xx that is not JSON is a broken server or proxy.
-        if isinstance(body, dict):
+        if isinstance(body, Mapping):
             return PlusofonRequestRejected(message, **kwargs)
-        return PlusofonServerError(message, **kwargs)
+        return PlusofonInvalidResponseError(message, **kwargs)
     return PlusofonAPIError(message, **kwargs)
 
 
-def _is_retryable(error: BaseException) -> bool:
-    if isinstance(error, PlusofonTransportError):
-        return True
-    return isinstance(error, PlusofonAPIError) and error.status_code in RETRYABLE_STATUS
+def _is_valid_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**18
 
 
-def _answer_may_be_lost(error: BaseException) -> bool:
-    if isinstance(error, PlusofonTransportError):
-        return True
-    return isinstance(error, PlusofonAPIError) and error.status_code in ANSWER_MAY_BE_LOST_STATUS
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _same_identity(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
-    """Whether a listed webhook has the url, event (and type_call, when given) of a create body."""
-    if item.get("url") != body.get("url") or item.get("event") != body.get("event"):
-        return False
-    return body.get("type_call") is None or item.get("type_call") == body.get("type_call")
-
-
-def header_values(webhook: Mapping[str, Any]) -> list[str]:
-    """The non-empty header values of a webhook or spec: they usually carry the receiving
-    service's credentials, so they are treated as secrets."""
-    return [
-        header["value"]
-        for header in webhook.get("headers") or []
-        if isinstance(header, Mapping) and isinstance(header.get("value"), str) and header["value"]
-    ]
-
-
-def _pages_spanned_by_newest(count: int, paginator: Mapping[str, Any]) -> int:
-    """How many pages, from the last back, the ``count`` newest items fill (1 when unknown)."""
-    numbers = [paginator.get(key) for key in ("per_page", "total", "last_page")]
-    if not all(isinstance(n, int) and n > 0 for n in numbers):
-        return 1
-    per_page, total, last_page = (int(n) for n in numbers)  # type: ignore[arg-type]
+def _pages_spanned_by_newest(count: int, per_page: int, total: int, last_page: int) -> int:
+    """How many pages, from the last back, the ``count`` newest items fill."""
     on_last_page = min(per_page, total - (last_page - 1) * per_page)
     if count <= on_last_page or on_last_page <= 0:
         return max(1, math.ceil(count / per_page))
@@ -194,28 +301,30 @@ def _unique_by_id(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     seen: set[Any] = set()
     unique = []
     for item in items:
-        if item.get("id") in seen:
+        if item["id"] in seen:
             continue
-        seen.add(item.get("id"))
+        seen.add(item["id"])
         unique.append(dict(item))
     return unique
 
 
 class PlusofonClient:
     """
-    Client for the Plusofon webhooks API: one method per endpoint, every page, retries, and ids
-    for created webhooks.
+    Client for the Plusofon webhooks API: one method per endpoint, every page, retries.
 
-    Reads, updates and deletes are retried on connection errors, timeouts, 429 and 5xx with
-    exponential backoff and jitter. A 429 pauses every request of this client until its
-    ``Retry-After`` has passed, not only the one that met it: the other threads would otherwise
-    spend their retries on the same limit. A create is never re-sent blindly: when its answer is
-    lost the client looks for the webhook before sending again.
+    Reads, updates and deletes are retried on what :attr:`PlusofonError.transient` says waiting
+    can fix (connection errors, timeouts, 429 and 500/502/503/504) with exponential backoff and
+    jitter. A create is re-sent only when the error proves nothing was stored (a 429, or a
+    connection that could not be opened); any other failure of a POST is raised for the caller
+    (:func:`~airflow_provider_plusofon.webhooks.reconcile.create_webhooks`) to look before it
+    decides anything. A 429 pauses every request of this client until its ``Retry-After`` has
+    passed, not only the one that met it.
 
     :param config: where and how to reach the API.
     :param max_workers: how many requests may run at once (pages, detail views, writes).
-    :param mask_secrets: called with header values before they can reach a log line (the hook
-        passes Airflow's secret masker); each value is passed once per client.
+    :param on_secrets: called with the secret values (header values, URL passwords) of every
+        webhook the client reads or sends, before they can reach a log line (the hook passes
+        Airflow's secret masker).
     :param logger: where retries are reported (default: this module's logger).
     """
 
@@ -228,13 +337,12 @@ class PlusofonClient:
         config: PlusofonConnectionConfig,
         *,
         max_workers: int = DEFAULT_MAX_WORKERS,
-        mask_secrets: Callable[[list[str]], None] | None = None,
+        on_secrets: Callable[[list[str]], None] | None = None,
         logger: _Logger | None = None,
     ) -> None:
         self.config = config
         self.max_workers = max(1, int(max_workers))
-        self._mask_secrets = mask_secrets
-        self._masked: set[str] = set()
+        self._on_secrets = on_secrets
         self.log: _Logger = logger or logging.getLogger(__name__)
         self._lock = threading.Lock()
         self._paused_until = 0.0
@@ -259,21 +367,17 @@ class PlusofonClient:
             }
         )
         session.verify = config.verify
+        session.max_redirects = 0
         pool = max(10, self.max_workers)
         adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
 
-    def mask_headers(self, webhooks: Iterable[Mapping[str, Any]]) -> None:
-        """Hand the header values of these webhooks to ``mask_secrets``, each value once."""
-        if self._mask_secrets is None:
-            return
-        with self._lock:
-            new = [v for w in webhooks for v in header_values(w) if v not in self._masked]
-            self._masked.update(new)
-        if new:
-            self._mask_secrets(list(dict.fromkeys(new)))
+    def reveal_secrets(self, webhooks: Any) -> None:
+        """Hand the secret values of these webhooks (or bodies) to ``on_secrets``."""
+        if self._on_secrets is not None and (found := secrets_of(webhooks)):
+            self._on_secrets(found)
 
     # -- transport ----------------------------------------------------------------------------
 
@@ -285,35 +389,111 @@ class PlusofonClient:
         with self._lock:
             return max(0.0, self._paused_until - _monotonic())
 
+    def _secrets_of_request(self, body: Any) -> list[str]:
+        return [*self.config.secrets, *secrets_of(body)]
+
     def _request_once(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> Any:
-        import requests
-
+        if not _ALLOWED_PATH.match(path):
+            # Unreachable through the public methods (they validate ids); a last line all the same.
+            raise PlusofonConfigError(f"refusing to request {path[:60]!r}: not a webhooks endpoint")
         while (pause := self._rate_limit_pause_left()) > 0:  # another 429 may extend it meanwhile
             _sleep(pause)
-        url = self.config.base_url + path
+        status, content, headers = self._exchange(method, path, params, body)
+        secrets = self._secrets_of_request(body)
         try:
-            response = self.session.request(method, url, params=params, json=body, timeout=self.config.timeout)
-        except requests.Timeout as exc:
-            raise PlusofonTransportError(
-                f"no answer within {self.config.timeout:g}s", method=method, path=path
-            ) from exc
-        except requests.RequestException as exc:
-            raise PlusofonTransportError(f"connection failed ({type(exc).__name__})", method=method, path=path) from exc
-
-        try:
-            parsed = response.json() if response.content else None
-        except ValueError:
+            parsed = json.loads(content) if content.strip() else None
+        except (ValueError, RecursionError):
             parsed = None
-        failed = response.status_code >= 400 or (isinstance(parsed, dict) and parsed.get("success") is False)
-        if failed or (parsed is None and response.content):
-            error = _error_for(response, parsed, method, path, self.config.token)
+        if 300 <= status < 400:
+            location = urlsplit(headers.get("Location") or "").hostname or "an unnamed address"
+            raise PlusofonRedirectError(
+                f"the API answered with a redirect to {safe_text(location, secrets, 80)}; redirects are not "
+                "followed (the token would go with them): set the connection's host to the final address",
+                status_code=status,
+                method=method,
+                path=path,
+            )
+        failed = status >= 400 or (isinstance(parsed, dict) and parsed.get("success") is False)
+        if failed or (parsed is None and content.strip()):
+            text = content.decode("utf-8", "replace")
+            error = _error_for(status, parsed, text, headers.get("Retry-After"), method, path, secrets)
             if isinstance(error, PlusofonRateLimitError):
                 wait = self._backoff(1) if error.retry_after is None else error.retry_after
                 self._pause_for_rate_limit(min(wait, self.retry_after_max_seconds))
             raise error
         return parsed
+
+    def _exchange(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        """Send one request; return its status, its body (read up to the cap) and its headers."""
+        import requests
+
+        config = self.config
+        try:
+            response = self.session.request(
+                method,
+                config.base_url + path,
+                params=params,
+                json=body,
+                timeout=config.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.ConnectTimeout as exc:
+            raise PlusofonTransportError(
+                f"could not connect within {config.timeout:g}s", request_sent=False, method=method, path=path
+            ) from exc
+        except requests.Timeout as exc:
+            raise PlusofonTransportError(f"no answer within {config.timeout:g}s", method=method, path=path) from exc
+        except requests.ConnectionError as exc:
+            raise PlusofonTransportError(
+                f"connection failed ({_connection_failure(exc)})",
+                request_sent=not _never_connected(exc),
+                method=method,
+                path=path,
+            ) from None
+        except (requests.RequestException, ValueError, UnicodeError) as exc:
+            # A local error (a header value requests refuses, a malformed URL) cannot heal by
+            # retrying, and its text may quote the header: name only its kind.
+            raise PlusofonConfigError(
+                f"{method} {path}: the request could not be built ({type(exc).__name__}); "
+                "check the connection's host, Client ID and token"
+            ) from None
+        try:
+            return response.status_code, self._read_capped(response, method, path), response.headers
+        finally:
+            response.close()
+
+    def _read_capped(self, response: requests.Response, method: str, path: str) -> bytes:
+        import requests
+
+        cap = self.config.max_answer_bytes
+        content = bytearray()
+        try:
+            for chunk in response.iter_content(_READ_CHUNK_BYTES):
+                content += chunk
+                if len(content) > cap:
+                    raise PlusofonInvalidResponseError(
+                        f"the answer is larger than {cap} bytes (max_answer_bytes); not read further",
+                        status_code=response.status_code,
+                        method=method,
+                        path=path,
+                    )
+        except requests.exceptions.ContentDecodingError:
+            raise PlusofonInvalidResponseError(
+                "the answer's compressed body does not decode",
+                status_code=response.status_code,
+                method=method,
+                path=path,
+            ) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise PlusofonTransportError(
+                f"the connection broke while reading the answer ({type(exc).__name__})", method=method, path=path
+            ) from None
+        return bytes(content)
 
     def _backoff(self, attempt: int) -> float:
         exponential = self.backoff_base_seconds * 2 ** (attempt - 1)
@@ -336,7 +516,7 @@ class PlusofonClient:
             what = f"HTTP {error.status_code}" if error.status_code else error.message
             where = f"{error.method} {error.path}"
         else:
-            what, where = repr(error), "request"
+            what, where = type(error).__name__, "request"
         self.log.warning(
             "Plusofon %s failed (%s); retry %d of %d in %.1fs",
             where,
@@ -346,21 +526,21 @@ class PlusofonClient:
             wait,
         )
 
-    def _retrying(self) -> Retrying:
+    def _retrying(self, worth_retrying: Callable[[PlusofonError], bool]) -> Retrying:
         from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
         return Retrying(
             stop=stop_after_attempt(self.config.max_retries + 1),
             wait=self._wait_seconds,
-            retry=retry_if_exception(_is_retryable),
+            retry=retry_if_exception(lambda error: isinstance(error, PlusofonError) and worth_retrying(error)),
             before_sleep=self._log_retry,
             sleep=lambda seconds: _sleep(seconds),
             reraise=True,
         )
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
-        """Send an idempotent request (GET, PUT, DELETE), retrying what is worth retrying."""
-        return self._retrying()(self._request_once, method, path, params=params, body=body)
+        """Send an idempotent request (GET, PUT, DELETE), retrying what waiting can fix."""
+        return self._retrying(_transient)(self._request_once, method, path, params=params, body=body)
 
     def map_concurrently(self, func: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """Apply ``func`` to ``items`` on up to ``max_workers`` threads, keeping their order."""
@@ -376,19 +556,60 @@ class PlusofonClient:
                     future.cancel()
                 raise
 
-    # -- webhooks -----------------------------------------------------------------------------
+    # -- listing ------------------------------------------------------------------------------
 
-    def _list_page(self, page: int, type: str | None) -> dict[str, Any]:
+    def _invalid(self, text: str, *, page: int | None = None) -> PlusofonInvalidResponseError:
+        where = f"page {page} of the list: " if page is not None else ""
+        return PlusofonInvalidResponseError(where + text, status_code=200, method="GET", path=WEBHOOKS_PATH)
+
+    def list_page(self, page: int, type: str | None = None) -> dict[str, Any]:
+        """
+        One page of the list, checked: a paginator whose ``data`` items each have a valid id.
+
+        :param page: the page number (1 for the first).
+        :param type: the documented list filter (e.g. ``"lk"``), sent as a JSON body.
+        """
         body = {"type": type} if type else None
         answer = self._send("GET", WEBHOOKS_PATH, params={"page": page}, body=body)
         if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
-            raise PlusofonServerError(
-                "the list answer is not a paginator with a 'data' array",
-                status_code=200,
+            raise self._invalid("the answer is not a paginator with a 'data' array", page=page)
+        current = answer.get("current_page")
+        if current is not None and str(current) != str(page):
+            raise self._invalid(f"asked for page {page}, the answer says it is page {str(current)[:20]!r}", page=page)
+        for position, item in enumerate(answer["data"]):
+            if not isinstance(item, dict) or not _is_valid_id(item.get("id")):
+                found = shape(item.get("id")) if isinstance(item, dict) else shape(item)
+                raise self._invalid(
+                    f"item {position} has no valid id (got {found}); the listing cannot be trusted", page=page
+                )
+        return answer
+
+    def _page_count(self, first: Mapping[str, Any]) -> int | None:
+        """How many pages the list has, as far as page 1 proves it (``None``: it does not say)."""
+        last_page, total, per_page = (first.get(key) for key in ("last_page", "total", "per_page"))
+        proven = None
+        if _positive_int(per_page) and isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+            proven = max(1, math.ceil(total / per_page))  # type: ignore[operator]
+        if last_page is None:
+            return proven
+        if not _positive_int(last_page):
+            raise self._invalid(f"last_page is not a positive integer (got {shape(last_page)})", page=1)
+        if proven is not None and last_page != proven:
+            raise self._invalid(
+                f"the paginator contradicts itself: last_page={last_page}, but total={total} and "
+                f"per_page={per_page} make {proven} page(s)",
+                page=1,
+            )
+        return int(last_page)
+
+    def _check_page_limit(self, pages: int) -> None:
+        if pages > self.config.max_pages:
+            raise PlusofonPagingLimitError(
+                f"the list has {pages} or more pages, more than max_pages={self.config.max_pages}; raise the "
+                "connection's extra 'max_pages' if the account really is that large",
                 method="GET",
                 path=WEBHOOKS_PATH,
             )
-        return answer
 
     def list_webhooks(self, type: str | None = None) -> list[dict[str, Any]]:
         """
@@ -396,174 +617,111 @@ class PlusofonClient:
 
         Pages are fetched with ``?page=N`` against the configured base URL: the links the API
         puts in its paginator point at its own idea of its host, so they are never followed.
-        Once page 1 tells ``last_page``, the other pages are fetched concurrently.
+        Once page 1 tells how many pages there are, the others are fetched concurrently. Paging
+        is bounded by what page 1 proves (``last_page``, or ``total``/``per_page``), stops when a
+        page brings no new id, and never goes past ``max_pages``.
 
         :param type: the documented list filter (e.g. ``"lk"``), sent as a JSON body.
         :return: list items (``id``, ``url``, ``type_call``, ``type``, ``event``), each id once.
         """
-        return self._list_from(self._list_page(1, type), type)
+        return self._rest_of_listing(self.list_page(1, type), type)
 
-    def _list_from(self, first: dict[str, Any], type: str | None) -> list[dict[str, Any]]:
+    def _rest_of_listing(self, first: dict[str, Any], type: str | None) -> list[dict[str, Any]]:
         """Every webhook, given page 1 as already fetched."""
-        pages = [first]
-        last_page = first.get("last_page")
-        if isinstance(last_page, int):
-            pages += self.map_concurrently(lambda n: self._list_page(n, type), range(2, min(last_page, MAX_PAGES) + 1))
-        else:
-            # Not a full paginator: follow page numbers while the server says there is more.
-            page, current = 1, first
-            while current.get("next_page_url") and current["data"] and page < MAX_PAGES:
-                page += 1
-                current = self._list_page(page, type)
-                pages.append(current)
+        count = self._page_count(first)
+        seen = {item["id"] for item in first["data"]}
+        if count is not None:
+            self._check_page_limit(count)
+            pages = self.map_concurrently(lambda n: self.list_page(n, type), range(2, count + 1))
+            for number, page in enumerate(pages, start=2):
+                self._add_new_ids(seen, page, number)
+            return _unique_by_id(item for page in [first, *pages] for item in page["data"])
+        # Not a full paginator: follow page numbers while the server says there is more.
+        pages, number = [first], 1
+        while pages[-1].get("next_page_url") and pages[-1]["data"]:
+            self._check_page_limit(number + 1)
+            number += 1
+            pages.append(self.list_page(number, type))
+            self._add_new_ids(seen, pages[-1], number)
         return _unique_by_id(item for page in pages for item in page["data"])
+
+    def _add_new_ids(self, seen: set[int], page: Mapping[str, Any], number: int) -> None:
+        # A server that ignores ?page= answers page 1 every time: that must not pass for a listing.
+        ids = {item["id"] for item in page["data"]}
+        if ids and ids <= seen:
+            raise self._invalid("it repeats only webhooks of earlier pages; the server may ignore ?page=", page=number)
+        seen |= ids
+
+    def list_newest_first(self, newest: int, found_all: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        """
+        List from the last page back until ``found_all`` is satisfied with what was read.
+
+        Accounts list oldest first as a rule, so new webhooks fill the last pages: after page 1
+        (which tells how many pages there are) this reads, at once, as many last pages as
+        ``newest`` items can span, where a full listing reads them all. Whatever the order, it
+        stops only when ``found_all`` says so, or when every page was read.
+
+        :param newest: how many new items are looked for.
+        :param found_all: called with every item read so far.
+        """
+        first = self.list_page(1)
+        count = self._page_count(first)
+        if count is None:
+            return self._rest_of_listing(first, None)
+        self._check_page_limit(count)
+        per_page, total = _positive_int(first.get("per_page")), first.get("total")
+        batch = 1
+        if per_page and isinstance(total, int):
+            batch = _pages_spanned_by_newest(newest, per_page, total, count)
+        items = list(first["data"])
+        remaining = list(range(count, 1, -1))
+        while remaining and not found_all(_unique_by_id(items)):
+            pages, remaining = remaining[:batch], remaining[batch:]
+            for page in self.map_concurrently(lambda n: self.list_page(n, None), pages):
+                items += page["data"]
+            batch = max(batch, self.max_workers)
+        return _unique_by_id(items)
+
+    # -- one webhook --------------------------------------------------------------------------
 
     def get_webhook(self, webhook_id: int | str) -> dict[str, Any]:
         """
         Return one webhook's full detail view (with ``fields``, ``headers``, ``params`` ...).
 
-        :param webhook_id: the webhook's id.
+        :param webhook_id: the webhook's id (a positive integer, or its digits).
         """
-        path = f"{WEBHOOKS_PATH}/{webhook_id}"
+        number = valid_webhook_id(webhook_id)
+        path = f"{WEBHOOKS_PATH}/{number}"
         answer = self._send("GET", path)
-        if not isinstance(answer, dict):
-            raise PlusofonServerError("the webhook answer is not an object", status_code=200, method="GET", path=path)
-        self.mask_headers([answer])
-        return answer
+        if not isinstance(answer, dict) or answer.get("id", number) != number:
+            raise PlusofonInvalidResponseError(
+                f"the answer is not webhook #{number}", status_code=200, method="GET", path=path
+            )
+        self.reveal_secrets(answer)
+        return {**answer, "id": number}
 
-    def get_webhooks(self, webhook_ids: Iterable[int | str]) -> dict[Any, dict[str, Any]]:
+    def get_webhooks(self, webhook_ids: Iterable[int | str]) -> dict[int, dict[str, Any]]:
         """
         Return the detail views of several webhooks, fetched concurrently.
 
         :param webhook_ids: ids to fetch.
         :return: a mapping of id to detail view.
         """
-        ids = list(dict.fromkeys(webhook_ids))
+        ids = list(dict.fromkeys(valid_webhook_id(i) for i in webhook_ids))
         return dict(zip(ids, self.map_concurrently(self.get_webhook, ids), strict=True))
 
-    def create_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
+    def post_webhook(self, webhook: Mapping[str, Any]) -> None:
         """
-        Create a webhook and return it with the id the API does not send back.
+        Send one create (the API answers without the new id).
+
+        Re-sent only when the error proves nothing was stored (a 429, or a connection that could
+        not be opened). Any other failure is raised: when its ``may_have_taken_effect`` is true
+        the webhook may exist, and only a look at the list can tell.
 
         :param webhook: the POST body (``url`` and ``event`` required).
         """
-        try:
-            return self.create_webhooks([webhook])[0]
-        except CreateWebhooksError as error:
-            raise error.failures[0][1] from None
-
-    def create_webhooks(
-        self, webhooks: Sequence[Mapping[str, Any]], *, existing: Sequence[Mapping[str, Any]] | None = None
-    ) -> list[dict[str, Any]]:
-        """
-        Create several webhooks and return them, in order, with their new ids.
-
-        The API answers a create with ``{"success": true}`` only, so the new ids are found by
-        listing after the writes and matching on content (url, event, type_call) among the ids
-        that were not there before. A lost answer never leads to a duplicate: before a POST is
-        sent again, the account is listed and a webhook stored by the lost request is taken.
-
-        :param webhooks: POST bodies.
-        :param existing: the account's list as the caller just read it, to save one listing.
-        :raises CreateWebhooksError: when some creates failed; it carries those that succeeded.
-        """
-        if not webhooks:
-            return []
-        bodies = [dict(w) for w in webhooks]
-        self.mask_headers(bodies)
-        before = list(existing) if existing is not None else self.list_webhooks()
-        before_ids = {item.get("id") for item in before}
-
-        def post(body: Mapping[str, Any]) -> Exception | None:
-            try:
-                self._post_without_duplicates(body, before_ids)
-            except Exception as error:  # reported with the others once the batch is done
-                return error
-            return None
-
-        errors = self.map_concurrently(post, bodies)
-        posted = [body for body, error in zip(bodies, errors, strict=True) if error is None]
-        created = (
-            self._identify_created(posted, self._list_newest_first(posted, before_ids), before_ids) if posted else []
-        )
-        failures = [(body, error) for body, error in zip(bodies, errors, strict=True) if error is not None]
-        if failures:
-            raise CreateWebhooksError(created, failures)
-        return created
-
-    def _post_without_duplicates(self, body: Mapping[str, Any], before_ids: set[Any]) -> None:
-        answer_lost = False
-
-        def attempt() -> None:
-            nonlocal answer_lost
-            if answer_lost and any(
-                item.get("id") not in before_ids and _same_identity(body, item) for item in self.list_webhooks()
-            ):
-                self.log.warning(
-                    "The answer to POST %s was lost but the webhook was stored; not sending it again",
-                    WEBHOOKS_PATH,
-                )
-                return
-            try:
-                self._request_once("POST", WEBHOOKS_PATH, body=body)
-            except PlusofonAPIError as error:
-                answer_lost = _answer_may_be_lost(error)
-                raise
-
-        self._retrying()(attempt)
-
-    def _list_newest_first(self, bodies: Sequence[Mapping[str, Any]], before_ids: set[Any]) -> list[dict[str, Any]]:
-        """
-        The listing after creates, read from the last page back until every new webhook is found.
-
-        Accounts list oldest first as a rule, so new webhooks fill the last pages: after page 1
-        (which tells ``last_page``) this reads, at once, as many last pages as the new webhooks can
-        span, where a full listing reads them all. Whatever the order, it stops only when each
-        body has its webhook, or when every page was read.
-        """
-        first = self._list_page(1, None)
-        last_page = first.get("last_page")
-        if not isinstance(last_page, int):
-            return self._list_from(first, None)
-        items = list(first["data"])
-        remaining = list(range(min(last_page, MAX_PAGES), 1, -1))
-        batch = _pages_spanned_by_newest(len(bodies), first)
-        while remaining and None in self._match_created(bodies, items, before_ids):
-            pages, remaining = remaining[:batch], remaining[batch:]
-            for page in self.map_concurrently(lambda n: self._list_page(n, None), pages):
-                items += page["data"]
-            batch = max(batch, self.max_workers)
-        return _unique_by_id(items)
-
-    @staticmethod
-    def _match_created(
-        bodies: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], before_ids: set[Any]
-    ) -> list[dict[str, Any] | None]:
-        """For each body, the lowest new id with its content not taken by an earlier body."""
-        new = sorted((item for item in after if item.get("id") not in before_ids), key=lambda item: item.get("id") or 0)
-        taken: set[Any] = set()
-        matched: list[dict[str, Any] | None] = []
-        for body in bodies:
-            match = next((item for item in new if item.get("id") not in taken and _same_identity(body, item)), None)
-            if match is not None:
-                taken.add(match.get("id"))
-            matched.append(None if match is None else {**body, **match})
-        return matched
-
-    def _identify_created(
-        self, bodies: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], before_ids: set[Any]
-    ) -> list[dict[str, Any]]:
-        created = []
-        for body, match in zip(bodies, self._match_created(bodies, after, before_ids), strict=True):
-            if match is None:
-                raise PlusofonAPIError(
-                    f"the API accepted the webhook for {body.get('url')} ({body.get('event')}) "
-                    "but it is not in the list afterwards",
-                    method="POST",
-                    path=WEBHOOKS_PATH,
-                )
-            created.append(match)
-        return created
+        self.reveal_secrets(webhook)
+        self._retrying(_safe_to_resend)(self._request_once, "POST", WEBHOOKS_PATH, body=dict(webhook))
 
     def update_webhook(self, webhook_id: int | str, webhook: Mapping[str, Any]) -> None:
         """
@@ -572,8 +730,9 @@ class PlusofonClient:
         :param webhook_id: the webhook's id.
         :param webhook: the full body, same fields as a create.
         """
-        self.mask_headers([webhook])
-        self._send("PUT", f"{WEBHOOKS_PATH}/{webhook_id}", body=dict(webhook))
+        number = valid_webhook_id(webhook_id)
+        self.reveal_secrets(webhook)
+        self._send("PUT", f"{WEBHOOKS_PATH}/{number}", body=dict(webhook))
 
     def delete_webhook(self, webhook_id: int | str, *, missing_ok: bool = False) -> None:
         """
@@ -582,8 +741,8 @@ class PlusofonClient:
         :param webhook_id: the webhook's id.
         :param missing_ok: treat an unknown id as already deleted instead of raising.
         """
-        path = f"{WEBHOOKS_PATH}/{webhook_id}"
-        retrying = self._retrying()
+        path = f"{WEBHOOKS_PATH}/{valid_webhook_id(webhook_id)}"
+        retrying = self._retrying(_transient)
         try:
             retrying(self._request_once, "DELETE", path)
         except PlusofonNotFoundError:
@@ -601,5 +760,28 @@ class PlusofonClient:
         except Exception as error:
             return False, str(error)
         total = answer.get("total") if isinstance(answer, dict) else None
-        suffix = f": {total} webhook(s) on the account" if total is not None else ""
+        suffix = f": {total} webhook(s) on the account" if isinstance(total, int) else ""
         return True, f"Connected to {self.config.base_url}{suffix}"
+
+
+def _transient(error: PlusofonError) -> bool:
+    return error.transient
+
+
+def _safe_to_resend(error: PlusofonError) -> bool:
+    return error.transient and not error.may_have_taken_effect
+
+
+def _never_connected(error: Exception) -> bool:
+    """Whether a connection error happened before the request could be sent (refused, DNS, TLS)."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError, SSLError
+
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, NewConnectionError | NameResolutionError | SSLError)
+
+
+def _connection_failure(error: Exception) -> str:
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)
+    return type(reason).__name__ if isinstance(reason, Exception) else type(error).__name__

@@ -1,32 +1,33 @@
-"""Operators that make the account's webhooks match what a DAG declares, idempotently."""
+"""Operators that make the account's webhooks match what a DAG declares, idempotently.
+
+Both plan through :mod:`airflow_provider_plusofon.webhooks.reconcile` and apply the plan there:
+what is written, and what is reported when a write fails, is decided in one place.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_plusofon.exceptions import (
-    AmbiguousWebhookError,
-    CreateWebhooksError,
-    PartialApplyError,
-    PlusofonError,
-    PlusofonNotFoundError,
-    UnsafePlanError,
-    WebhookSpecError,
-)
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
-from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-from airflow_provider_plusofon.webhook_tasks import (
-    WebhookSpecsMixin,
-    mask_header_values,
-    plan_against_account,
-)
-from airflow_provider_plusofon.webhooks.plan import CREATE, UPDATE, Action, Plan, describe_change
+from airflow_provider_plusofon.exceptions import PlusofonConfigError, UnsafePlanError, WebhookSpecError
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, valid_webhook_id
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook, mask_webhook_secrets
+from airflow_provider_plusofon.webhooks.plan import Plan
+from airflow_provider_plusofon.webhooks.reconcile import apply_plan, plan_account, plan_by_id, plan_one
 from airflow_provider_plusofon.webhooks.render import render_plan
-from airflow_provider_plusofon.webhooks.spec import SPEC_KEYS, WebhookSpec, normalise, parse_spec
+from airflow_provider_plusofon.webhooks.spec import (
+    SPEC_KEYS,
+    WebhookSpec,
+    load_spec_source,
+    looks_like_spec_path,
+    parse_spec,
+    parse_specs,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -35,93 +36,58 @@ if TYPE_CHECKING:
 STATES = ("present", "absent")
 
 
-def _attempt(func: Callable[[Action], Any]) -> Callable[[Action], tuple[Action, Exception | None]]:
-    """Wrap a write so that one failure is reported with the others instead of hiding them."""
+class PlusofonHookMixin:
+    """The connection id, and a hook created on first use (never at DAG-parse time)."""
 
-    def run(action: Action) -> tuple[Action, Exception | None]:
-        try:
-            func(action)
-        except PlusofonError as error:
-            return action, error
-        return action, None
-
-    return run
-
-
-def apply_plan(hook: PlusofonHook, plan: Plan, listing: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
-    """
-    Carry out a plan and return its summary: the updates, then the creates (each batch
-    concurrently), the deletes last.
-
-    Deletions wait until every create and update succeeded: when anything fails, nothing is
-    deleted, what was done stays done, and :class:`PartialApplyError` reports both.
-
-    :param hook: the hook to write with.
-    :param plan: what to do.
-    :param listing: the account's listing the plan was made from (saves a listing before creates).
-    :param dry_run: write nothing, only summarise.
-    """
-    summary = plan.summary(dry_run=dry_run)
-    if dry_run:
-        return summary
-    done: dict[str, list[dict[str, Any]]] = {"created": [], "updated": [], "deleted": []}
-    failures: list[str] = []
-
-    for action, error in hook.map_concurrently(
-        _attempt(lambda a: hook.update_webhook(a.webhook_id, a.body())), plan.updates
-    ):
-        if error is None:
-            done["updated"].append(action.describe())
-        else:
-            failures.append(f"update #{action.webhook_id} {action.spec.label if action.spec else ''}: {error}")
-
-    creates = plan.creates
-    try:
-        created = hook.create_webhooks([a.body() for a in creates], existing=listing)
-    except CreateWebhooksError as partial:
-        created = partial.created
-        failures += [f"create {body.get('url')} ({body.get('event')}): {e}" for body, e in partial.failures]
-    except PlusofonError as failed:
-        created = []
-        failures.append(f"create: {failed}")
-    for item in created:
-        done["created"].append({k: item.get(k) for k in ("id", "url", "event", "type_call")})
-
-    if failures:
-        raise PartialApplyError(done, failures)
-
-    for action, error in hook.map_concurrently(
-        _attempt(lambda a: hook.delete_webhook(a.webhook_id, missing_ok=True)), plan.deletes
-    ):
-        if error is None:
-            done["deleted"].append(action.describe())
-        else:
-            failures.append(f"delete #{action.webhook_id}: {error}")
-    if failures:
-        raise PartialApplyError(done, failures)
-    return {**summary, **done}
-
-
-class _PlusofonOperator(BaseOperator):
-    """Shared plumbing: the connection id, and a hook created on first use (never at parse time)."""
-
-    def __init__(
-        self,
-        *,
-        plusofon_conn_id: str = PlusofonHook.default_conn_name,
-        max_workers: int = DEFAULT_MAX_WORKERS,
-        **kwargs: Any,
-    ):
-        super().__init__(**kwargs)
-        self.plusofon_conn_id = plusofon_conn_id
-        self.max_workers = max_workers
+    plusofon_conn_id: str
+    max_workers: int
 
     @cached_property
     def hook(self) -> PlusofonHook:
         return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
 
 
-class PlusofonWebhookOperator(_PlusofonOperator):
+class WebhookSpecsMixin(PlusofonHookMixin):
+    """
+    For tasks with a templated ``webhooks`` argument: a list of specs or a spec file's path.
+
+    A path (``.yaml``, ``.yml`` or ``.json``) resolves against the DAG's folder, and the string
+    values in the file are rendered with Jinja, so a spec file can take header secrets from
+    ``{{ var.value.x }}`` or ``{{ conn.x.password }}``; the rendered-fields view shows only the path.
+    """
+
+    webhooks: Any
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        # Mask before Airflow stores the rendered fields, which happens right after this.
+        super().render_template_fields(context, jinja_env)  # type: ignore[misc]
+        mask_webhook_secrets(self.webhooks)
+
+    def _spec_base_dir(self) -> str:
+        dag = getattr(self, "dag", None) if getattr(self, "has_dag", lambda: False)() else None
+        return dag.folder if dag is not None else os.getcwd()
+
+    def load_raw_specs(self, context: Context | None) -> list[Any]:
+        """The raw specs of this task: the list given, or the spec file read and rendered."""
+        source = self.webhooks
+        if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_spec_path(source)):
+            path = Path(source)
+            if not path.is_absolute():
+                path = Path(self._spec_base_dir()) / path
+            raw = load_spec_source(path)
+            if context:
+                raw = self.render_template(raw, context)  # type: ignore[attr-defined]
+        else:
+            raw = load_spec_source(source)
+        mask_webhook_secrets(raw)
+        return raw
+
+    def load_specs(self, context: Context | None) -> list[WebhookSpec]:
+        """This task's specs, validated (every problem reported at once) before any request."""
+        return parse_specs(self.load_raw_specs(context))
+
+
+class PlusofonWebhookOperator(PlusofonHookMixin, BaseOperator):
     """
     Make one webhook present (created, or updated where it differs) or absent.
 
@@ -131,7 +97,8 @@ class PlusofonWebhookOperator(_PlusofonOperator):
     ``headers``, ``params``) compare as sets.
 
     Returns (XCom) ``{"action": "created"|"updated"|"deleted"|"unchanged", "webhook_id": ...,
-    "changes": {...}, "dry_run": bool}``; header values never appear in it.
+    "changes": {...}, "dry_run": bool}``, with ``changes`` described as in
+    :class:`EnsureWebhooksOperator`'s summary; header values never appear in it.
 
     :param url: where Plusofon sends the event (templated).
     :param event: ``create``, ``answer`` or ``destroy`` (templated).
@@ -144,11 +111,13 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         ``[{"name": ..., "value": ...}]``; named so because ``params`` is Airflow's own (templated).
     :param template: the payload template (templated).
     :param state: ``present`` or ``absent`` (templated).
-    :param webhook_id: manage this webhook by id instead of by identity (templated).
+    :param webhook_id: manage this webhook by id instead of by identity (templated; a positive
+        integer, checked before any request).
     :param dedupe: when several webhooks share the identity, keep the lowest id (among those
         already matching, if any) and delete the others; without it the task fails listing them.
-    :param plusofon_conn_id: the Plusofon connection.
+    :param plusofon_conn_id: the Plusofon connection (templated).
     :param dry_run: log what would change and write nothing.
+    :param max_workers: how many requests may run at once (list pages, detail views).
     """
 
     template_fields: Sequence[str] = (
@@ -162,7 +131,9 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         "template",
         "state",
         "webhook_id",
+        "plusofon_conn_id",
     )
+    template_fields_renderers = {"fields": "json", "headers": "json", "webhook_params": "json"}
     ui_color = "#e8f4fd"
 
     def __init__(
@@ -181,9 +152,10 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         dedupe: bool = False,
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
         dry_run: bool = False,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(plusofon_conn_id=plusofon_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.url = url
         self.event = event
         self.type_call = type_call
@@ -195,93 +167,72 @@ class PlusofonWebhookOperator(_PlusofonOperator):
         self.state = state
         self.webhook_id = webhook_id
         self.dedupe = dedupe
+        self.plusofon_conn_id = plusofon_conn_id
+        self.max_workers = max_workers
+        # Not `self.dry_run`: BaseOperator.dry_run() is a method of its own.
         self.is_dry_run = dry_run
 
     def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
         super().render_template_fields(context, jinja_env)
-        mask_header_values({"headers": self.headers})
+        mask_webhook_secrets({"url": self.url, "headers": self.headers})
 
-    def _spec(self) -> WebhookSpec:
+    def _validated(self) -> tuple[WebhookSpec, int | None]:
+        """The spec and the pinned id, every problem of the arguments reported at once."""
         values = {name: getattr(self, name, None) for name in SPEC_KEYS if name != "params"}
         values["params"] = self.webhook_params
         raw = {name: value for name, value in values.items() if value is not None}
-        mask_header_values(raw)
-        problems = []
+        mask_webhook_secrets(raw)
+        problems, spec, webhook_id = [], None, None
         if self.state not in STATES:
-            problems.append(f"field 'state': {self.state!r} is not one of {', '.join(STATES)}")
+            problems.append(f"field 'state': {str(self.state)[:40]!r} is not one of {', '.join(STATES)}")
+        if self.webhook_id not in (None, ""):
+            try:
+                webhook_id = valid_webhook_id(self.webhook_id)
+            except PlusofonConfigError as error:
+                problems.append(f"field 'webhook_id': {error}")
         try:
             spec = parse_spec(raw)
         except WebhookSpecError as error:
-            raise WebhookSpecError(problems + error.problems) from None
-        if problems:
+            problems += error.problems
+        if problems or spec is None:
             raise WebhookSpecError(problems)
-        return spec
-
-    def _result(self, action: str, webhook_id: Any, changes: dict[str, Any] | None = None) -> dict[str, Any]:
-        verb = f"would be {action}" if self.is_dry_run and action != "unchanged" else action
-        target = f"#{webhook_id}" if webhook_id else self.url
-        self.log.info("Webhook %s %s: %s", target, verb, changes or "")
-        return {
-            "action": action,
-            "webhook_id": webhook_id,
-            "changes": changes or {},
-            "dry_run": self.is_dry_run,
-        }
+        return spec, webhook_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        spec = self._spec()
-        if self.webhook_id not in (None, ""):
-            return self._by_id(spec)
-        plan, listing = plan_against_account(self.hook, [spec])
-        action = plan.actions[0]
-        duplicates = [i for ids in plan.duplicates.values() for i in ids if i != action.webhook_id]
-        if duplicates and not self.dedupe:
-            ids = ", ".join(f"#{i}" for ids in plan.duplicates.values() for i in ids)
-            raise AmbiguousWebhookError(
-                f"{len(duplicates) + 1} webhooks match {spec.label}: {ids}. Pass dedupe=True to keep "
-                f"#{action.webhook_id} and delete the others, or name one with webhook_id."
-            )
-        if self.state == "absent":
-            return self._delete([action.webhook_id, *duplicates] if action.kind != CREATE else [])
-
-        removed = self._delete(duplicates)["deleted"] if duplicates else []
-        if action.kind == CREATE:
-            changes = {n: describe_change(n, normalise(n, None), v) for n, v in spec.values.items()}
-            created = None if self.is_dry_run else self.hook.create_webhooks([action.body()], existing=listing)[0]
-            result = self._result("created", created["id"] if created else None, changes)
-        elif action.kind == UPDATE:
-            if not self.is_dry_run:
-                self.hook.update_webhook(action.webhook_id, action.body())
-            result = self._result("updated", action.webhook_id, action.describe()["changes"])
+        spec, webhook_id = self._validated()
+        absent = self.state == "absent"
+        client = self.hook.client
+        if webhook_id is not None:
+            plan = plan_by_id(client, spec, webhook_id, absent=absent)
         else:
-            result = self._result("unchanged", action.webhook_id)
-        return {**result, "deleted_duplicates": removed} if removed else result
+            plan = plan_one(client, spec, absent=absent, dedupe=self.dedupe)
+        self.log.info("%s", render_plan(plan, dry_run=self.is_dry_run))
+        summary = apply_plan(client, plan, dry_run=self.is_dry_run)
+        result = self._result(summary, absent=absent, webhook_id=webhook_id)
+        self.log.info("Webhook #%s: %s%s", result["webhook_id"], result["action"], " (dry run)" * self.is_dry_run)
+        return result
 
-    def _delete(self, ids: list[Any]) -> dict[str, Any]:
-        for webhook_id in ids:
-            if not self.is_dry_run:
-                self.hook.delete_webhook(webhook_id, missing_ok=True)
-        result = self._result("deleted" if ids else "unchanged", ids[0] if ids else None)
-        return {**result, "deleted": ids}
-
-    def _by_id(self, spec: WebhookSpec) -> dict[str, Any]:
-        try:
-            current = self.hook.get_webhook(self.webhook_id)  # type: ignore[arg-type]
-        except PlusofonNotFoundError:
-            if self.state == "absent":
-                return self._result("unchanged", self.webhook_id)
-            raise
-        if self.state == "absent":
-            return self._delete([self.webhook_id])
-        action = Action(UPDATE, spec, current, changes=spec.diff(current))
-        if not action.changes:
-            return self._result("unchanged", self.webhook_id)
-        if not self.is_dry_run:
-            self.hook.update_webhook(self.webhook_id, action.body())  # type: ignore[arg-type]
-        return self._result("updated", self.webhook_id, action.describe()["changes"])
+    def _result(self, summary: dict[str, Any], *, absent: bool, webhook_id: int | None) -> dict[str, Any]:
+        deleted = [item["id"] for item in summary["deleted"]]
+        if absent:
+            return {
+                "action": "deleted" if deleted else "unchanged",
+                "webhook_id": deleted[0] if deleted else webhook_id,
+                "changes": {},
+                "dry_run": self.is_dry_run,
+                "deleted": deleted,
+            }
+        action, item = next((a, items[0]) for a in ("created", "updated", "unchanged") if (items := summary[a]))
+        result = {
+            "action": action,
+            "webhook_id": item["id"],
+            "changes": item.get("changes", {}),
+            "dry_run": self.is_dry_run,
+        }
+        return {**result, "deleted_duplicates": deleted} if deleted else result
 
 
-class EnsureWebhooksOperator(WebhookSpecsMixin, _PlusofonOperator):
+class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     """
     Reconcile a declared set of webhooks with the account, like ``terraform apply``.
 
@@ -291,7 +242,8 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, _PlusofonOperator):
 
     Returns (XCom) ``{"created": [...], "updated": [...], "deleted": [...], "unchanged": [...],
     "duplicates": {...}, "dry_run": bool}``, each item with ``id``, ``url``, ``event``,
-    ``type_call`` (and ``changes`` for updates); header values never appear in it.
+    ``type_call`` (and ``changes`` for creates and updates, ``reason`` for deletes); header
+    values and URL passwords never appear in it.
 
     :param webhooks: a list of specs (mappings with ``url``, ``event`` and optionally
         ``type_call``, ``type_style``, ``fields``, ``headers``, ``params``, ``template``), or a path
@@ -301,11 +253,12 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, _PlusofonOperator):
     :param dry_run: log the plan and write nothing.
     :param max_deletes: fail, before writing anything, when the plan deletes more than this.
     :param allow_empty: allow ``prune`` with an empty spec set (which deletes every webhook).
-    :param plusofon_conn_id: the Plusofon connection.
+    :param plusofon_conn_id: the Plusofon connection (templated).
     :param max_workers: how many requests may run at once (pages, detail views, writes).
     """
 
-    template_fields: Sequence[str] = ("webhooks",)
+    template_fields: Sequence[str] = ("webhooks", "plusofon_conn_id")
+    template_fields_renderers = {"webhooks": "yaml"}
     ui_color = "#e8f4fd"
 
     def __init__(
@@ -320,12 +273,15 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, _PlusofonOperator):
         max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(plusofon_conn_id=plusofon_conn_id, max_workers=max_workers, **kwargs)
+        super().__init__(**kwargs)
         self.webhooks = webhooks
         self.prune = prune
+        # Not `self.dry_run`: BaseOperator.dry_run() is a method of its own.
         self.is_dry_run = dry_run
         self.max_deletes = max_deletes
         self.allow_empty = allow_empty
+        self.plusofon_conn_id = plusofon_conn_id
+        self.max_workers = max_workers
 
     def execute(self, context: Context) -> dict[str, Any]:
         specs = self.load_specs(context)
@@ -334,17 +290,20 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, _PlusofonOperator):
                 "prune=True with no specs would delete every webhook on the account; "
                 "pass allow_empty=True if that is what you want"
             )
-        plan, listing = plan_against_account(self.hook, specs, prune=self.prune)
+        plan = plan_account(self.hook.client, specs, prune=self.prune)
         self.log.info("%s", render_plan(plan, dry_run=self.is_dry_run))
-        if self.max_deletes is not None and len(plan.deletes) > self.max_deletes:
-            raise UnsafePlanError(
-                f"the plan deletes {len(plan.deletes)} webhooks, more than max_deletes={self.max_deletes}; "
-                "nothing was written"
-            )
-        summary = apply_plan(self.hook, plan, listing, dry_run=self.is_dry_run)
+        self._check_limits(plan)
+        summary = apply_plan(self.hook.client, plan, dry_run=self.is_dry_run)
         self.log.info(
             "Plusofon webhooks %s: %d created, %d updated, %d deleted, %d unchanged",
             "planned (dry run)" if self.is_dry_run else "ensured",
             *(len(summary[k]) for k in ("created", "updated", "deleted", "unchanged")),
         )
         return summary
+
+    def _check_limits(self, plan: Plan) -> None:
+        if self.max_deletes is not None and len(plan.deletes) > self.max_deletes:
+            raise UnsafePlanError(
+                f"the plan deletes {len(plan.deletes)} webhooks, more than max_deletes={self.max_deletes}; "
+                "nothing was written"
+            )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -14,8 +13,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, A
 from airflow_provider_plusofon.exceptions import PlusofonError
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from airflow_provider_plusofon.operators.webhooks import WebhookSpecsMixin
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
-from airflow_provider_plusofon.webhook_tasks import WebhookSpecsMixin, check_requirements, is_transient
+from airflow_provider_plusofon.webhooks.reconcile import check_requirements
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 
 if TYPE_CHECKING:
@@ -36,13 +36,14 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     task at once; an API that is down or rate limited (after the hook's retries) means "not yet".
 
     :param webhooks: a list of specs, or a path to a YAML/JSON file of them (templated).
-    :param plusofon_conn_id: the Plusofon connection.
+    :param plusofon_conn_id: the Plusofon connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (default from
         ``[operators] default_deferrable``).
     :param max_workers: how many requests may run at once.
     """
 
-    template_fields: Sequence[str] = ("webhooks",)
+    template_fields: Sequence[str] = ("webhooks", "plusofon_conn_id")
+    template_fields_renderers = {"webhooks": "yaml"}
     ui_color = "#e8f4fd"
 
     def __init__(
@@ -60,10 +61,6 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.max_workers = max_workers
 
-    @cached_property
-    def hook(self) -> PlusofonHook:
-        return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
-
     def _load(self, context: Context | None) -> tuple[list[Any], list[WebhookSpec]]:
         """The raw specs (what the trigger is given) and their parsed form; invalid specs fail at once."""
         try:
@@ -74,9 +71,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
 
     def _check(self, specs: list[WebhookSpec]) -> PokeReturnValue:
         try:
-            result = check_requirements(self.hook, specs)
+            result = check_requirements(self.hook.client, specs)
         except PlusofonError as error:
-            if is_transient(error):
+            if error.transient:
                 self.log.warning("Plusofon API unavailable, will check again: %s", error)
                 return PokeReturnValue(is_done=False)
             raise AirflowFailException(str(error)) from error

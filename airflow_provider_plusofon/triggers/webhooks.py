@@ -9,9 +9,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_plusofon.exceptions import PlusofonError
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-from airflow_provider_plusofon.webhook_tasks import check_requirements, is_transient
+from airflow_provider_plusofon.webhooks.reconcile import check_requirements
 from airflow_provider_plusofon.webhooks.spec import parse_specs
 
 
@@ -67,9 +68,9 @@ class PlusofonWebhookTrigger(BaseTrigger):
             return
         while True:
             try:
-                result = await asyncio.to_thread(check_requirements, hook, specs)
+                result = await asyncio.to_thread(lambda: check_requirements(hook.client, specs))
             except Exception as error:
-                if not is_transient(error):
+                if not (isinstance(error, PlusofonError) and error.transient):
                     yield TriggerEvent({"status": "error", "message": str(error)})
                     return
                 self.log.warning("Plusofon API unavailable, will check again: %s", error)

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, WebhookSpec, to_api
+from airflow_provider_plusofon.redaction import redact_url
+from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, WebhookSpec, normalise, to_api
 
 CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 UNCHANGED = "unchanged"
-REDACTED = "***"
 
 
 def _sort_key(webhook: Mapping[str, Any]) -> tuple[int, str]:
@@ -26,9 +26,10 @@ def _sort_key(webhook: Mapping[str, Any]) -> tuple[int, str]:
 
 def describe_change(name: str, current: Any, desired: Any) -> dict[str, Any]:
     """
-    A JSON-serialisable description of one field's change, with header values never shown.
+    A JSON-serialisable description of one field's change, with no secret in it.
 
-    Headers say which names are added, removed or changed, since their values are secrets.
+    Headers say which names are added, removed or changed, since their values are secrets; a
+    URL's password is redacted.
     """
     if name == "headers":
         before, after = dict(current), dict(desired)
@@ -39,6 +40,8 @@ def describe_change(name: str, current: Any, desired: Any) -> dict[str, Any]:
         }
     if name in PAIR_KEYS:
         return {"before": to_api(name, current), "after": to_api(name, desired)}
+    if name == "url":
+        return {"before": redact_url(current), "after": redact_url(desired)}
     return {"before": current, "after": desired}
 
 
@@ -50,7 +53,8 @@ class Action:
     :param kind: ``create``, ``update``, ``delete`` or ``unchanged``.
     :param spec: the spec behind it (``None`` for the deletion of an undeclared webhook).
     :param webhook: the existing webhook it concerns (``None`` for a create).
-    :param changes: for an update, ``{field: (current, desired)}`` of the managed fields that differ.
+    :param changes: ``{field: (current, desired)}`` of the managed fields that differ (for a
+        create, every managed field, from nothing).
     :param reason: why, in words.
     """
 
@@ -71,15 +75,16 @@ class Action:
         return self.spec.body(base=self.webhook)
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-serialisable summary: id, url, event, type_call, and changes or reason."""
+        """A JSON-serialisable summary with no secret in it: id, url, event, type_call, and
+        changes (creates and updates) or reason (deletes)."""
         source: Mapping[str, Any] = self.webhook if self.webhook is not None else dict(self.spec.values)  # type: ignore[union-attr]
         item: dict[str, Any] = {
             "id": self.webhook_id,
-            "url": source.get("url"),
+            "url": redact_url(source.get("url")),
             "event": source.get("event"),
             "type_call": source.get("type_call"),
         }
-        if self.kind == UPDATE:
+        if self.kind in (CREATE, UPDATE):
             item["changes"] = {name: describe_change(name, *pair) for name, pair in self.changes.items()}
         if self.kind == DELETE:
             item["reason"] = self.reason
@@ -94,10 +99,13 @@ class Plan:
     :param actions: one per spec (create, update or unchanged) plus the deletions.
     :param duplicates: spec label -> ids of every existing webhook with that spec's identity,
         where there is more than one.
+    :param observed_ids: the ids of every webhook the plan was made from (a create's new id is
+        one that is not among them).
     """
 
     actions: tuple[Action, ...]
     duplicates: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    observed_ids: frozenset[Any] = frozenset()
 
     def _of(self, kind: str) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
@@ -176,32 +184,47 @@ def with_details(
     return [{**item, **details.get(item.get("id"), {})} for item in listing]
 
 
-def plan(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, Any]], *, prune: bool = False) -> Plan:
+def _matches_by_spec(
+    desired: Sequence[WebhookSpec], ordered: Sequence[Mapping[str, Any]]
+) -> list[tuple[WebhookSpec, list[Mapping[str, Any]]]]:
+    by_url_event: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for webhook in ordered:
+        by_url_event.setdefault(_url_event(webhook), []).append(webhook)
+    return [(spec, [w for w in by_url_event.get((spec.url, spec.event), ()) if spec.matches(w)]) for spec in desired]
+
+
+def plan(
+    desired: Sequence[WebhookSpec],
+    actual: Sequence[Mapping[str, Any]],
+    *,
+    prune: bool = False,
+    dedupe: bool | None = None,
+) -> Plan:
     """
     Decide what makes the account match the specs.
 
     Each spec becomes a create (no webhook has its identity), an update (managed fields differ)
     or unchanged. Where several webhooks share a spec's identity, the one kept is the lowest id
     among those already matching every managed field, else the lowest id; the others are
-    reported as duplicates and, with ``prune``, deleted. With ``prune`` the webhooks no spec
-    matches are deleted too; without it nothing is ever deleted.
+    reported as duplicates and, with ``dedupe``, deleted. With ``prune`` the webhooks no spec
+    matches are deleted too; without ``prune`` or ``dedupe`` nothing is ever deleted.
 
     :param desired: validated specs (see :func:`~.spec.parse_specs`).
     :param actual: the account's webhooks, with detail views merged in (see :func:`detail_ids`).
-    :param prune: delete what the specs do not declare, and the duplicates of what they do.
+    :param prune: delete what the specs do not declare (and, unless ``dedupe`` says otherwise,
+        the duplicates of what they do).
+    :param dedupe: delete the duplicates of declared webhooks (default: as ``prune``).
     """
+    dedupe = prune if dedupe is None else dedupe
     actions: list[Action] = []
     duplicates: dict[str, tuple[Any, ...]] = {}
     claimed: set[Any] = set()
     ordered = sorted(actual, key=_sort_key)
-    by_url_event: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
-    for webhook in ordered:
-        by_url_event.setdefault(_url_event(webhook), []).append(webhook)
-    for spec in desired:
-        matches = [w for w in by_url_event.get((spec.url, spec.event), ()) if spec.matches(w)]
+    for spec, matches in _matches_by_spec(desired, ordered):
         if not matches:
             missing = "url, event and type_call" if spec.type_call else "url and event"
-            actions.append(Action(CREATE, spec, None, reason=f"no webhook has this {missing}"))
+            created = {n: (normalise(n, None), v) for n, v in spec.values.items()}
+            actions.append(Action(CREATE, spec, None, changes=created, reason=f"no webhook has this {missing}"))
             continue
         diffs = [spec.diff(w) for w in matches]
         keep = next((i for i, d in enumerate(diffs) if not d), 0)
@@ -215,7 +238,7 @@ def plan(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, Any]], *,
         extras = [w for i, w in enumerate(matches) if i != keep]
         if extras:
             duplicates[spec.label] = tuple(w.get("id") for w in matches)
-            if prune:
+            if dedupe:
                 actions += [
                     Action(DELETE, spec, w, reason=f"duplicate of #{kept.get('id')} ({spec.label})") for w in extras
                 ]
@@ -223,4 +246,24 @@ def plan(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, Any]], *,
         actions += [
             Action(DELETE, None, w, reason="not declared in any spec") for w in ordered if w.get("id") not in claimed
         ]
-    return Plan(actions=tuple(actions), duplicates=duplicates)
+    return Plan(actions=tuple(actions), duplicates=duplicates, observed_ids=_ids(actual))
+
+
+def plan_removal(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, Any]]) -> Plan:
+    """
+    Decide what makes the specs absent: every webhook with a spec's identity is deleted.
+
+    :param desired: validated specs of what must not exist.
+    :param actual: the account's webhooks (the list view is enough: only identities are compared).
+    """
+    actions: list[Action] = []
+    duplicates: dict[str, tuple[Any, ...]] = {}
+    for spec, matches in _matches_by_spec(desired, sorted(actual, key=_sort_key)):
+        actions += [Action(DELETE, spec, w, reason=f"{spec.label} must be absent") for w in matches]
+        if len(matches) > 1:
+            duplicates[spec.label] = tuple(w.get("id") for w in matches)
+    return Plan(actions=tuple(actions), duplicates=duplicates, observed_ids=_ids(actual))
+
+
+def _ids(actual: Iterable[Mapping[str, Any]]) -> frozenset[Any]:
+    return frozenset(w.get("id") for w in actual)

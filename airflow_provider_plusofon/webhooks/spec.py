@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.exceptions import WebhookSpecError
+from airflow_provider_plusofon.redaction import redact_url, shape
 
 EVENTS = ("create", "answer", "destroy")
 # "all" is not in the vendor's list of values but is what its own create example sends.
@@ -30,6 +31,10 @@ IDENTITY_FIELDS = ("url", "event", "type_call")
 # The list endpoint shows only id, url, type_call, type and event: these need one GET each.
 DETAIL_ONLY_FIELDS = frozenset({"type_style", "fields", "headers", "params", "template"})
 SPEC_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+# A spec file is a few kilobytes; these bounds stop a hostile or broken one from costing hours.
+MAX_SPEC_FILE_BYTES = 10 * 1024 * 1024
+# YAML aliases can make a few hundred bytes stand for billions of values ("billion laughs").
+MAX_SPEC_VALUES = 200_000
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -95,7 +100,7 @@ class WebhookSpec:
     def label(self) -> str:
         """How messages name this spec: its index, url, event and type_call."""
         type_call = f" {self.type_call}" if self.type_call else ""
-        return f"spec #{self.index} ({self.url} {self.event}{type_call})"
+        return f"spec #{self.index} ({redact_url(self.url)} {self.event}{type_call})"
 
     @property
     def needs_detail(self) -> bool:
@@ -146,51 +151,56 @@ class WebhookSpec:
 
 def _problem(index: int, raw: Any, field_name: str | None, text: str) -> str:
     url = raw.get("url") if isinstance(raw, Mapping) else None
-    where = f"spec #{index}" + (f" ({url})" if isinstance(url, str) and url else "")
+    shown = str(redact_url(url))[:120] if isinstance(url, str) and url else ""
+    where = f"spec #{index}" + (f" ({shown})" if shown else "")
     return f"{where}: {f'field {field_name!r}: ' if field_name else ''}{text}"
 
 
 def _check_url(value: Any) -> str | None:
     if not isinstance(value, str):
-        return f"must be a string, got {value!r}"
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        return f"must be an absolute http(s) URL, got {value!r}"
+        return f"must be a string, got {shape(value)}"
+    shown = repr(str(redact_url(value))[:120])
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return f"is not a valid URL, got {shown}"
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        return f"must be an absolute http(s) URL, got {shown}"
     return None
 
 
 def _check_pairs(name: str, value: Any) -> list[str]:
+    # Header and param values may be credentials: problems name positions and shapes, never values.
     first, second = PAIR_KEYS[name]
     if not isinstance(value, list | tuple):
-        return [f"must be a list of {{{first}, {second}}} items, got {value!r}"]
+        return [f"must be a list of {{{first}, {second}}} items, got {shape(value)}"]
     problems = []
     for position, item in enumerate(value):
         if not isinstance(item, Mapping):
-            problems.append(f"item {position} must be a mapping with {first!r} and {second!r}, got {item!r}")
+            problems.append(f"item {position} must be a mapping with {first!r} and {second!r}, got {shape(item)}")
             continue
-        unknown = sorted(set(item) - {first, second})
+        unknown = sorted(str(k)[:40] for k in set(item) - {first, second})
         if unknown:
             problems.append(f"item {position} has unknown key(s) {', '.join(map(repr, unknown))}")
         for key in (first, second):
             if key not in item:
                 problems.append(f"item {position} is missing {key!r}")
-                continue
-            shown = "***" if name == "headers" and key == "value" else repr(item[key])
-            if not isinstance(item[key], str):
-                problems.append(f"item {position} {key!r} must be a string, got {shown}")
+            elif not isinstance(item[key], str):
+                problems.append(f"item {position} {key!r} must be a string, got {shape(item[key])}")
             elif key == first and not item[key]:
                 problems.append(f"item {position} {key!r} must not be empty")
             elif name == "headers" and ("\r" in item[key] or "\n" in item[key]):
-                problems.append(f"item {position} {key!r} must not contain CR or LF, got {shown}")
+                problems.append(f"item {position} {key!r} must not contain CR or LF")
     return problems
 
 
 def _validate(index: int, raw: Any) -> list[str]:
     if not isinstance(raw, Mapping):
-        return [_problem(index, raw, None, f"must be a mapping of webhook fields, got {raw!r}")]
+        return [_problem(index, raw, None, f"must be a mapping of webhook fields, got {shape(raw)}")]
     problems = []
     for key in sorted(set(raw) - set(SPEC_KEYS), key=str):
-        problems.append(_problem(index, raw, str(key), f"unknown field (expected one of {', '.join(SPEC_KEYS)})"))
+        problems.append(_problem(index, raw, str(key)[:40], f"unknown field (expected one of {', '.join(SPEC_KEYS)})"))
     for required in ("url", "event"):
         if raw.get(required) in (None, ""):
             problems.append(_problem(index, raw, required, "is required"))
@@ -200,11 +210,14 @@ def _validate(index: int, raw: Any) -> list[str]:
             problems.append(_problem(index, raw, "url", text))
     for name, allowed in (("event", EVENTS), ("type_call", TYPE_CALLS), ("type_style", TYPE_STYLES)):
         value = raw.get(name)
-        if value not in (None, "") and value not in allowed:
-            problems.append(_problem(index, raw, name, f"{value!r} is not one of {', '.join(allowed)}"))
+        if name != "event" and value == "":
+            problems.append(_problem(index, raw, name, "must not be empty (leave the field out to leave it unmanaged)"))
+        elif value not in (None, "") and value not in allowed:
+            shown = repr(value)[:40] if isinstance(value, str) else shape(value)
+            problems.append(_problem(index, raw, name, f"{shown} is not one of {', '.join(allowed)}"))
     template = raw.get("template")
     if template is not None and not isinstance(template, str):
-        problems.append(_problem(index, raw, "template", f"must be a string or null, got {template!r}"))
+        problems.append(_problem(index, raw, "template", f"must be a string or null, got {shape(template)}"))
     for name in PAIR_KEYS:
         if raw.get(name) is not None:
             problems += [_problem(index, raw, name, text) for text in _check_pairs(name, raw[name])]
@@ -224,8 +237,8 @@ def parse_specs(raw_specs: Iterable[Any], *, first_index: int = 0) -> list[Webho
     :param first_index: the index of the first spec, for messages.
     :raises WebhookSpecError: naming every problem at once: the spec, the field, the bad value.
     """
-    if isinstance(raw_specs, str | bytes) or not isinstance(raw_specs, Iterable):
-        raise WebhookSpecError([f"webhooks must be a list of specs, got {raw_specs!r}"])
+    if isinstance(raw_specs, str | bytes | Mapping) or not isinstance(raw_specs, Iterable):
+        raise WebhookSpecError([f"webhooks must be a list of specs, got {shape(raw_specs)}"])
     raw_list = list(raw_specs)
     problems: list[str] = []
     specs: list[WebhookSpec] = []
@@ -241,15 +254,23 @@ def parse_specs(raw_specs: Iterable[Any], *, first_index: int = 0) -> list[Webho
                 if name in raw and (raw[name] is not None or name == "template")
             }
             specs.append(WebhookSpec(values=values, index=index))
-    for position, spec in enumerate(specs):
-        for earlier in specs[:position]:
-            if spec.overlaps(earlier):
-                problems.append(
-                    f"{spec.label}: same identity as {earlier.label}; one existing webhook would match both"
-                )
+    problems += _overlaps(specs)
     if problems:
         raise WebhookSpecError(problems)
     return specs
+
+
+def _overlaps(specs: Sequence[WebhookSpec]) -> list[str]:
+    """Pairs of specs one existing webhook could match, found within each (url, event) group."""
+    groups: dict[tuple[str, str], list[WebhookSpec]] = {}
+    problems = []
+    for spec in specs:
+        group = groups.setdefault((spec.url, spec.event), [])
+        earlier = next((other for other in group if spec.overlaps(other)), None)
+        if earlier is not None:
+            problems.append(f"{spec.label}: same identity as {earlier.label}; one existing webhook would match both")
+        group.append(spec)
+    return problems
 
 
 def looks_like_spec_path(text: str) -> bool:
@@ -263,15 +284,19 @@ def load_spec_source(source: Any) -> list[Any]:
 
     :param source: a list of specs; a mapping with a ``webhooks`` list; a path to a ``.yaml``,
         ``.yml`` or ``.json`` file holding either; or the text of such a file.
-    :raises WebhookSpecError: when the file is missing or does not parse.
+    :raises WebhookSpecError: when the file is missing, too large, does not parse, or expands
+        (through YAML aliases) to more values than any spec set needs.
     """
     if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_spec_path(source)):
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_SPEC_FILE_BYTES + 1)
         except OSError as error:
             raise WebhookSpecError([f"cannot read the spec file {str(path)!r}: {error.strerror}"]) from None
-        source = _parse_text(text, str(path))
+        if len(data) > MAX_SPEC_FILE_BYTES:
+            raise WebhookSpecError([f"the spec file {str(path)!r} is larger than {MAX_SPEC_FILE_BYTES} bytes"])
+        source = _parse_text(data.decode("utf-8", "replace"), str(path))
     elif isinstance(source, str):
         source = _parse_text(source, "the webhooks text")
     if isinstance(source, Mapping) and "webhooks" in source:
@@ -279,7 +304,7 @@ def load_spec_source(source: Any) -> list[Any]:
     if source is None:
         return []
     if not isinstance(source, Sequence) or isinstance(source, str | bytes):
-        raise WebhookSpecError([f"webhooks must be a list of specs, got {type(source).__name__}"])
+        raise WebhookSpecError([f"webhooks must be a list of specs, got {shape(source)}"])
     return list(source)
 
 
@@ -287,11 +312,34 @@ def _parse_text(text: str, origin: str) -> Any:
     if origin.endswith(".json"):
         try:
             return json.loads(text)
-        except ValueError as error:
-            raise WebhookSpecError([f"{origin} is not valid JSON: {error}"]) from None
+        except (ValueError, RecursionError) as error:
+            raise WebhookSpecError([f"{origin} is not valid JSON: {str(error)[:200]}"]) from None
     import yaml  # only paid for when specs come as text; JSON is YAML too
 
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise WebhookSpecError([f"{origin} is not valid YAML: {error}"]) from None
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as error:
+        raise WebhookSpecError([f"{origin} is not valid YAML: {str(error)[:300]}"]) from None
+    _check_expanded_size(data, origin)
+    return data
+
+
+def _check_expanded_size(data: Any, origin: str) -> None:
+    """
+    Count the values as rendering will see them, every alias expanded, and stop at the bound.
+
+    YAML loads an alias as a second reference to one object, so loading a "billion laughs" file is
+    cheap; walking it (Jinja rendering, validation) is what would run for hours.
+    """
+    count, stack = 0, [data]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > MAX_SPEC_VALUES:
+            raise WebhookSpecError(
+                [f"{origin} expands to more than {MAX_SPEC_VALUES} values (through YAML anchors and aliases?)"]
+            )
+        if isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)

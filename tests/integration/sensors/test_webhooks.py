@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 import time
 
@@ -131,94 +129,6 @@ def test_deferrable_defers_to_the_trigger(emulator_conn):
     assert trigger.webhooks == REQUIRED
     assert started + 5 <= trigger.end_time <= time.time() + 5
     assert trigger.poke_interval == 0.01
-
-
-def test_trigger_serialize_round_trip():
-    trigger = PlusofonWebhookTrigger(
-        webhooks=REQUIRED, plusofon_conn_id="c", poke_interval=30, end_time=123.5, max_workers=2
-    )
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_provider_plusofon.triggers.webhooks.PlusofonWebhookTrigger"
-    json.dumps(kwargs)
-    rebuilt = PlusofonWebhookTrigger(**kwargs)
-    assert rebuilt.serialize() == (classpath, kwargs)
-
-
-async def first_event(trigger: PlusofonWebhookTrigger):
-    async for event in trigger.run():
-        return event.payload
-    return None
-
-
-def test_trigger_yields_success_once_webhooks_appear(emulator_conn):
-    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.05, end_time=time.time() + 10)
-
-    async def scenario():
-        task = asyncio.create_task(first_event(trigger))
-        await asyncio.sleep(0.2)
-        assert not task.done()
-        emulator_conn.seed(
-            [
-                {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
-                {"url": CRM, "event": "destroy"},
-            ]
-        )
-        return await asyncio.wait_for(task, 5)
-
-    payload = asyncio.run(scenario())
-    assert payload["status"] == "success"
-    assert payload["result"]["all_satisfied"] is True
-    assert emulator_conn.count("GET") >= 3
-
-
-def test_trigger_does_not_block_the_event_loop(emulator_conn):
-    emulator_conn.latency_ms = 300
-    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.01, end_time=time.time() + 0.5)
-    ticks = []
-
-    async def ticker():
-        for _ in range(10):
-            ticks.append(time.monotonic())
-            await asyncio.sleep(0.02)
-
-    async def scenario():
-        return await asyncio.gather(first_event(trigger), ticker())
-
-    payload, _ = asyncio.run(scenario())
-    assert payload["status"] == "timeout"
-    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25  # a blocked loop would stall >= 0.3 s
-
-
-def test_trigger_times_out(emulator_conn):
-    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.05, end_time=time.time() + 0.2)
-    payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
-    assert payload["status"] == "timeout"
-    assert len(payload["result"]["missing"]) == 2
-
-
-def test_trigger_reports_auth_error(emulator_conn, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_PLUSOFON_DEFAULT",
-        json.dumps({**emulator_conn.connection_uri(), "password": "nope-nope"}),
-    )
-    payload = asyncio.run(
-        asyncio.wait_for(first_event(PlusofonWebhookTrigger(webhooks=REQUIRED, end_time=time.time() + 5)), 5)
-    )
-    assert payload["status"] == "error"
-    assert "HTTP 401" in payload["message"]
-
-
-def test_trigger_keeps_waiting_through_transient_errors(emulator_conn):
-    emulator_conn.seed(
-        [
-            {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
-            {"url": CRM, "event": "destroy"},
-        ]
-    )
-    emulator_conn.inject("status", status=503, count=4)  # the first check fails after its retries
-    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.01, end_time=time.time() + 10)
-    payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
-    assert payload["status"] == "success"
 
 
 def test_execute_complete_on_each_event():

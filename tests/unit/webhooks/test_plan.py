@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from airflow_provider_plusofon.webhooks import detail_ids, parse_specs, plan, render_plan, with_details
+from airflow_provider_plusofon.webhooks.plan import detail_ids, plan, with_details
+from airflow_provider_plusofon.webhooks.render import render_plan
+from airflow_provider_plusofon.webhooks.spec import parse_specs
 
 A = "https://crm.example.com/calls"
 B = "https://bi.example.com/ended"
@@ -135,7 +137,19 @@ def test_summary_is_json_and_never_contains_header_values():
         assert secret not in text
         assert secret not in render_plan(result)
     assert summary["updated"][0]["changes"] == {"headers": {"added": [], "removed": ["X-Gone"], "changed": ["X-Token"]}}
-    assert summary["created"] == [{"id": None, "url": B, "event": "destroy", "type_call": None}]
+    assert summary["created"] == [
+        {
+            "id": None,
+            "url": B,
+            "event": "destroy",
+            "type_call": None,
+            "changes": {
+                "url": {"before": None, "after": B},
+                "event": {"before": None, "after": "destroy"},
+                "headers": {"added": ["X-Token"], "removed": [], "changed": []},
+            },
+        }
+    ]
     assert summary["dry_run"] is True
 
 
@@ -153,22 +167,3 @@ def test_requirements_view():
     assert [(m["url"], m["event"]) for m in status["missing"]] == [(A, "answer")]
     assert status["different"][0]["changes"] == {"headers": {"added": ["X-Key"], "removed": [], "changed": []}}
     assert status["all_satisfied"] is False
-
-
-def test_render_plan_table():
-    specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}, {"url": B, "event": "destroy"}])
-    result = plan(specs, [webhook(1, type_style="short"), webhook(2, url="https://old.example")], prune=True)
-    text = render_plan(result, dry_run=True)
-    assert text.splitlines() == [
-        "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 1 to update, 1 to delete, 0 unchanged",
-        f"  ~ update  #1 {A} event=create type_call=inbound",
-        "      type_style: 'short' -> 'long'",
-        f"  + create  {B} event=destroy",
-        "  - delete  #2 https://old.example event=create type_call=inbound",
-        "      (not declared in any spec)",
-    ]
-
-
-def test_render_no_changes():
-    specs = parse_specs([{"url": A, "event": "create"}])
-    assert "No changes" in render_plan(plan(specs, [webhook(1)]))

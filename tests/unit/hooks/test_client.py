@@ -1,0 +1,288 @@
+"""PlusofonClient against requests-mock: what is sent, what the caller gets, retries, hostile answers."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from airflow_provider_plusofon.exceptions import (
+    PlusofonAuthError,
+    PlusofonNotFoundError,
+    PlusofonRateLimitError,
+    PlusofonRequestRejected,
+    PlusofonServerError,
+    PlusofonTransportError,
+    PlusofonValidationError,
+)
+from airflow_provider_plusofon.hooks.client import WEBHOOKS_PATH, PlusofonClient, PlusofonConnectionConfig
+from tests.conftest import BASE, CLIENT_ID, TOKEN, airflow_modules_after_importing
+
+LIST_URL = BASE + WEBHOOKS_PATH
+
+
+def paginator(items: list[dict], page: int, last_page: int, per_page: int = 2, total: int | None = None) -> dict:
+    """A page as the vendor's Laravel backend builds it: links pointing at http://localhost."""
+    if total is None:  # the smallest total that is consistent with last_page
+        total = (last_page - 1) * per_page + 1
+    return {
+        "current_page": page,
+        "data": items,
+        "first_page_url": "http://localhost/api/v1/webhooks?page=1",
+        "from": (page - 1) * per_page + 1,
+        "last_page": last_page,
+        "last_page_url": f"http://localhost/api/v1/webhooks?page={last_page}",
+        "next_page_url": f"http://localhost/api/v1/webhooks?page={page + 1}" if page < last_page else None,
+        "path": "http://localhost/api/v1/webhooks",
+        "per_page": per_page,
+        "prev_page_url": None,
+        "to": (page - 1) * per_page + len(items),
+        "total": total,
+    }
+
+
+def item(webhook_id: int, url: str = "https://crm.example.com/calls", event: str = "create", **extra) -> dict:
+    return {"id": webhook_id, "url": url, "type_call": "inbound", "type": "lk", "event": event, **extra}
+
+
+def mock_pages(requests_mock, pages: list[list[dict]]) -> None:
+    for number, items in enumerate(pages, start=1):
+        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(items, number, len(pages)))
+
+
+def assert_exponential_backoff(waits: list[float]) -> None:
+    """Three waits of 0.5, 1 and 2 seconds, each plus up to 0.5 s of jitter."""
+    assert len(waits) == 3
+    for wait, base in zip(waits, (0.5, 1.0, 2.0), strict=True):
+        assert base <= wait <= base + 0.5
+
+
+@pytest.fixture
+def client() -> PlusofonClient:
+    return PlusofonClient(
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, timeout=3, max_retries=3)
+    )
+
+
+def test_headers_are_exactly_the_documented_ones(client, requests_mock):
+    mock_pages(requests_mock, [[item(1)]])
+    client.list_webhooks()
+    sent = requests_mock.request_history[0]
+    assert sent.headers["Client"] == CLIENT_ID
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert sent.headers["Accept"] == "application/json"
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.timeout == 3
+
+
+def test_list_pages_against_configured_host_and_never_follows_links(client, requests_mock):
+    mock_pages(requests_mock, [[item(1), item(2)], [item(3), item(4)], [item(5)]])
+    webhooks = client.list_webhooks()
+    assert [w["id"] for w in webhooks] == [1, 2, 3, 4, 5]
+    urls = sorted(r.url for r in requests_mock.request_history)
+    assert urls == [f"{LIST_URL}?page={n}" for n in (1, 2, 3)]
+    assert all(r.body is None for r in requests_mock.request_history)
+
+
+def test_list_deduplicates_items_that_shift_between_pages(client, requests_mock):
+    mock_pages(requests_mock, [[item(1), item(2)], [item(2), item(3)]])
+    assert [w["id"] for w in client.list_webhooks()] == [1, 2, 3]
+
+
+def test_list_sends_type_as_json_body(client, requests_mock):
+    mock_pages(requests_mock, [[item(1)]])
+    client.list_webhooks(type="lk")
+    assert requests_mock.request_history[0].json() == {"type": "lk"}
+
+
+def test_list_without_last_page_follows_page_numbers(client, requests_mock):
+    requests_mock.get(LIST_URL + "?page=1", complete_qs=True, json={"data": [item(1)], "next_page_url": "x"})
+    requests_mock.get(LIST_URL + "?page=2", complete_qs=True, json={"data": [item(2)], "next_page_url": None})
+    assert [w["id"] for w in client.list_webhooks()] == [1, 2]
+
+
+def test_list_rejects_a_non_paginator(client, requests_mock):
+    requests_mock.get(LIST_URL, json={"unexpected": True})
+    with pytest.raises(PlusofonServerError, match="paginator"):
+        client.list_webhooks()
+
+
+def test_get_webhook_returns_detail(client, requests_mock):
+    detail = item(5, headers=[{"name": "X-Key", "value": "v"}], template=None)
+    requests_mock.get(f"{LIST_URL}/5", json=detail)
+    assert client.get_webhook(5) == detail
+
+
+def test_update_puts_full_body(client, requests_mock):
+    requests_mock.put(f"{LIST_URL}/5", json={"success": True})
+    body = {"url": "https://a.example/x", "event": "create", "type_style": "short", "headers": []}
+    client.update_webhook(5, body)
+    assert requests_mock.last_request.method == "PUT"
+    assert requests_mock.last_request.json() == body
+
+
+def test_delete_and_missing_ok(client, requests_mock):
+    requests_mock.delete(f"{LIST_URL}/5", json={"success": True})
+    requests_mock.delete(f"{LIST_URL}/6", status_code=404, json={"message": "Not Found"})
+    client.delete_webhook(5)
+    client.delete_webhook(6, missing_ok=True)
+    with pytest.raises(PlusofonNotFoundError):
+        client.delete_webhook(6)
+    assert [r.path for r in requests_mock.request_history] == [f"{WEBHOOKS_PATH}/{n}" for n in (5, 6, 6)]
+
+
+def test_delete_whose_answer_was_lost_then_404_counts_as_deleted(client, requests_mock):
+    requests_mock.delete(
+        f"{LIST_URL}/5",
+        [{"exc": requests.ConnectionError("reset")}, {"status_code": 404, "json": {"message": "Not Found"}}],
+    )
+    client.delete_webhook(5)
+    assert requests_mock.call_count == 2
+
+
+def test_success_false_with_200_is_an_error_showing_message(client, requests_mock):
+    requests_mock.put(f"{LIST_URL}/5", json={"success": False, "message": "Webhook limit reached"})
+    with pytest.raises(PlusofonRequestRejected, match="Webhook limit reached") as caught:
+        client.update_webhook(5, {"url": "https://a.example", "event": "create"})
+    assert caught.value.status_code == 200
+    assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "text"),
+    [
+        (401, {"message": "Unauthenticated."}, PlusofonAuthError, "Unauthenticated."),
+        (403, {"message": "Forbidden"}, PlusofonAuthError, "Forbidden"),
+        (404, {"message": "Not Found"}, PlusofonNotFoundError, "Not Found"),
+        (
+            422,
+            {"message": "The given data was invalid.", "errors": {"url": ["The url field is required."]}},
+            PlusofonValidationError,
+            "url: The url field is required.",
+        ),
+    ],
+)
+def test_client_errors_are_mapped_and_never_retried(client, requests_mock, waits, status, body, error, text):
+    requests_mock.get(f"{LIST_URL}/5", status_code=status, json=body)
+    with pytest.raises(error, match=text) as caught:
+        client.get_webhook(5)
+    assert caught.value.status_code == status
+    assert (caught.value.method, caught.value.path) == ("GET", f"{WEBHOOKS_PATH}/5")
+    assert requests_mock.call_count == 1
+    assert waits == []
+
+
+def test_html_error_page_gives_a_clear_error(client, requests_mock):
+    page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+    requests_mock.get(f"{LIST_URL}/5", status_code=502, text=page, headers={"Content-Type": "text/html"})
+    with pytest.raises(PlusofonServerError, match="non-JSON response: 502 Bad Gateway") as caught:
+        client.get_webhook(5)
+    assert "<html>" not in str(caught.value)
+
+
+def test_non_json_200_is_an_error(client, requests_mock):
+    requests_mock.get(f"{LIST_URL}/5", text="OK")
+    with pytest.raises(PlusofonServerError, match="non-JSON"):
+        client.get_webhook(5)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_retried_up_to_max_retries_with_backoff(client, requests_mock, waits, status):
+    requests_mock.get(f"{LIST_URL}/5", status_code=status, json={"message": "Server Error"})
+    with pytest.raises(PlusofonServerError):
+        client.get_webhook(5)
+    assert requests_mock.call_count == 4  # the first try and max_retries=3
+    assert_exponential_backoff(waits)
+
+
+def test_retry_then_success(client, requests_mock, waits):
+    requests_mock.get(
+        f"{LIST_URL}/5",
+        [{"status_code": 503, "json": {}}, {"exc": requests.ConnectTimeout}, {"json": item(5)}],
+    )
+    assert client.get_webhook(5)["id"] == 5
+    assert requests_mock.call_count == 3
+    assert len(waits) == 2
+
+
+def test_429_waits_for_retry_after(client, requests_mock, waits):
+    requests_mock.get(
+        f"{LIST_URL}/5",
+        [
+            {"status_code": 429, "headers": {"Retry-After": "7"}, "json": {"message": "Too Many Attempts."}},
+            {"json": item(5)},
+        ],
+    )
+    assert client.get_webhook(5)["id"] == 5
+    assert waits == [7.0]
+
+
+def test_429_without_retry_after_backs_off_exponentially(client, requests_mock, waits):
+    requests_mock.get(f"{LIST_URL}/5", [{"status_code": 429, "json": {}}] * 3 + [{"json": item(5)}])
+    assert client.get_webhook(5)["id"] == 5
+    assert_exponential_backoff(waits)
+
+
+def test_429_retry_after_is_capped(client, requests_mock, waits):
+    requests_mock.get(
+        f"{LIST_URL}/5",
+        [{"status_code": 429, "headers": {"Retry-After": "3600"}, "json": {}}, {"json": item(5)}],
+    )
+    client.get_webhook(5)
+    assert waits == [PlusofonClient.retry_after_max_seconds]
+
+
+def test_a_429_pauses_every_later_request_of_the_client(requests_mock, waits):
+    # Concurrent requests share one client: the pause one of them met holds for all of them.
+    client = PlusofonClient(PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, max_retries=0))
+    requests_mock.get(f"{LIST_URL}/5", status_code=429, headers={"Retry-After": "7"}, json={})
+    requests_mock.get(f"{LIST_URL}/6", json=item(6))
+    with pytest.raises(PlusofonRateLimitError):
+        client.get_webhook(5)
+    assert waits == []
+    assert client.get_webhook(6)["id"] == 6
+    assert waits == [7.0]
+    client.get_webhook(6)
+    assert waits == [7.0]  # the pause is over once waited out
+
+
+def test_429_exhausted_raises_rate_limit_error(client, requests_mock):
+    requests_mock.get(f"{LIST_URL}/5", status_code=429, headers={"Retry-After": "1"}, json={})
+    with pytest.raises(PlusofonRateLimitError) as caught:
+        client.get_webhook(5)
+    assert caught.value.retry_after == 1.0
+    assert requests_mock.call_count == 4
+
+
+def test_timeout_is_a_transport_error_after_retries(client, requests_mock):
+    requests_mock.get(f"{LIST_URL}/5", exc=requests.ReadTimeout)
+    with pytest.raises(PlusofonTransportError, match="no answer within 3s"):
+        client.get_webhook(5)
+    assert requests_mock.call_count == 4
+
+
+def test_each_retry_is_logged_with_method_path_status_and_wait(client, requests_mock, logs):
+    requests_mock.put(f"{LIST_URL}/9", [{"status_code": 503, "json": {}}, {"json": {"success": True}}])
+    client.update_webhook(9, {"url": "https://a.example", "event": "create"})
+    text = logs()
+    assert "PUT /api/v1/webhooks/9 failed (HTTP 503); retry 1 of 3 in" in text
+
+
+def test_test_connection_ok(client, requests_mock):
+    requests_mock.get(LIST_URL, json=paginator([item(1)], 1, 1, total=99))
+    ok, message = client.test_connection()
+    assert ok
+    assert "99 webhook(s)" in message
+    assert requests_mock.call_count == 1
+
+
+def test_test_connection_bad_token_says_what_failed(client, requests_mock):
+    requests_mock.get(LIST_URL, status_code=401, json={"message": "Unauthenticated."})
+    ok, message = client.test_connection()
+    assert not ok
+    assert "Authentication failed" in message
+    assert TOKEN not in message
+
+
+def test_the_http_client_imports_nothing_of_airflow():
+    # It is what runs where Airflow is not loaded (and what the listing memory benchmark measures).
+    assert airflow_modules_after_importing("airflow_provider_plusofon.hooks.client") == []

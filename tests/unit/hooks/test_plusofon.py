@@ -1,0 +1,150 @@
+"""PlusofonHook: the connection read into a validated config, masking, and what the hook adds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_provider_plusofon.exceptions import (
+    CreateOutcomeUnknownError,
+    PlusofonAPIError,
+    PlusofonConfigError,
+    PlusofonServerError,
+    WebhookSpecError,
+)
+from airflow_provider_plusofon.hooks import plusofon as hook_module
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from tests.conftest import TOKEN
+from tests.unit.hooks.test_client import LIST_URL, item, paginator
+
+
+@pytest.fixture
+def hook(conn_env) -> PlusofonHook:
+    return PlusofonHook()
+
+
+@pytest.fixture
+def masked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """What reaches Airflow's masker, call by call, with the once-per-process memory cleared."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(hook_module, "mask_secret", calls.append)
+    monkeypatch.setattr(hook_module, "_masked", set())
+    return calls
+
+
+def test_connection_defaults_and_extras(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PLUSOFON_DEFAULT",
+        json.dumps({"conn_type": "plusofon", "password": "t0ken-xyz", "extra": {"client_id": "77"}}),
+    )
+    config = PlusofonHook().config
+    assert config.base_url == "https://restapi.plusofon.ru"
+    assert config.client_id == "77"
+    assert (config.timeout, config.verify, config.max_retries) == (30.0, True, 5)
+    assert "t0ken-xyz" not in repr(config)
+
+
+def test_uri_connection_extras_arrive_as_strings(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PLUSOFON_LOCAL",
+        "plusofon://10553:tok-abcdef@127.0.0.1:8765/http?timeout=2.5&verify=false&max_retries=0",
+    )
+    config = PlusofonHook("plusofon_local").config
+    assert config.base_url == "http://127.0.0.1:8765"
+    assert (config.timeout, config.verify, config.max_retries) == (2.5, False, 0)
+
+
+@pytest.mark.parametrize(
+    ("conn", "missing"),
+    [
+        ({"conn_type": "plusofon", "password": "t0ken-xyz"}, "Client ID"),
+        ({"conn_type": "plusofon", "login": "10553"}, "API token"),
+    ],
+)
+def test_missing_client_id_or_token_names_connection_and_field(monkeypatch, conn, missing):
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_BROKEN", json.dumps(conn))
+    with pytest.raises(PlusofonConfigError, match=rf"'plusofon_broken'.*{missing}"):
+        PlusofonHook("plusofon_broken").list_webhooks()
+
+
+def test_bad_extra_value_is_named(monkeypatch):
+    conn = {"conn_type": "plusofon", "login": "1", "password": "t0ken-xyz", "extra": {"timeout": "soon"}}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(conn))
+    with pytest.raises(PlusofonConfigError, match=r"'timeout' must be a number, got 'soon'"):
+        PlusofonHook().config  # noqa: B018
+
+
+def test_missing_connection_is_airflows_not_found():
+    with pytest.raises(AirflowNotFoundException):
+        PlusofonHook("no_such_connection").config  # noqa: B018
+
+
+def test_creating_a_hook_does_no_io(requests_mock):
+    hook = PlusofonHook("does_not_exist_yet")
+    assert repr(hook) == "PlusofonHook(plusofon_conn_id='does_not_exist_yet')"
+    assert requests_mock.call_count == 0
+
+
+def test_test_connection_never_raises(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps({"conn_type": "plusofon"}))
+    ok, message = PlusofonHook().test_connection()
+    assert not ok
+    assert "Client ID" in message
+
+
+def test_token_never_in_logs_or_exceptions(hook, requests_mock, logs):
+    requests_mock.get(f"{LIST_URL}/5", status_code=503, json={"message": f"echo Bearer {TOKEN}"})
+    with pytest.raises(PlusofonServerError) as caught:
+        hook.get_webhook(5)
+    hook.log.info("config is %s, hook is %r", hook.config, hook)
+    text = logs()
+    assert "retry 3 of 3" in text
+    assert TOKEN not in text
+    assert TOKEN not in repr(hook) + repr(hook.config)
+    assert TOKEN not in str(caught.value)
+    assert "echo Bearer ***" in str(caught.value)
+
+
+def test_header_values_read_or_sent_are_masked_once_per_process(hook, requests_mock, masked):
+    headers = [{"name": "X-Key", "value": "account-side-secret-991"}, {"name": "X-Other", "value": ""}]
+    requests_mock.get(f"{LIST_URL}/5", json=item(5, headers=headers))
+    requests_mock.put(f"{LIST_URL}/5", json={"success": True})
+    hook.get_webhook(5)
+    hook.get_webhook(5)
+    hook.update_webhook(5, {**item(5), "headers": [*headers, {"name": "X-New", "value": "sent-secret-992"}]})
+    # the token when the connection is read, then each header value once, in one call each time
+    assert masked == [[TOKEN], ["account-side-secret-991"], ["sent-secret-992"]]
+
+
+def test_create_webhook_returns_it_with_its_id(hook, requests_mock):
+    body = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
+    requests_mock.get(
+        LIST_URL,
+        [{"json": paginator([item(3)], 1, 1)}, {"json": paginator([item(3), item(4)], 1, 1, total=2)}],
+    )
+    requests_mock.post(LIST_URL, json={"success": True})
+    assert hook.create_webhook(body) == {**body, **item(4)}
+
+
+def test_create_webhook_validates_the_body_before_any_request(hook, requests_mock):
+    with pytest.raises(WebhookSpecError, match="field 'event': 'bogus' is not one of"):
+        hook.create_webhook({"url": "https://a.example", "event": "bogus"})
+    assert requests_mock.call_count == 0
+
+
+def test_create_that_does_not_appear_is_an_error(hook, requests_mock):
+    requests_mock.get(LIST_URL, json=paginator([], 1, 1, total=0))
+    requests_mock.post(LIST_URL, json={"success": True})
+    with pytest.raises(PlusofonAPIError, match="not in the list afterwards"):
+        hook.create_webhook({"url": "https://a.example", "event": "create"})
+
+
+def test_lost_create_answer_is_outcome_unknown_for_the_hook_too(hook, requests_mock):
+    requests_mock.get(LIST_URL, json=paginator([], 1, 1, total=0))
+    requests_mock.post(LIST_URL, exc=requests.ReadTimeout("read timed out"))
+    with pytest.raises(CreateOutcomeUnknownError):
+        hook.create_webhook({"url": "https://a.example", "event": "create"})
+    assert len([r for r in requests_mock.request_history if r.method == "POST"]) == 1

@@ -1,0 +1,27 @@
+"""The plan as a table for the task log: every kind of action, and no secret in it."""
+
+from __future__ import annotations
+
+from airflow_provider_plusofon.webhooks.plan import plan
+from airflow_provider_plusofon.webhooks.render import render_plan
+from airflow_provider_plusofon.webhooks.spec import parse_specs
+from tests.unit.webhooks.test_plan import A, B, webhook
+
+
+def test_render_plan_table():
+    specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}, {"url": B, "event": "destroy"}])
+    result = plan(specs, [webhook(1, type_style="short"), webhook(2, url="https://old.example")], prune=True)
+    text = render_plan(result, dry_run=True)
+    assert text.splitlines() == [
+        "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 1 to update, 1 to delete, 0 unchanged",
+        f"  ~ update  #1 {A} event=create type_call=inbound",
+        "      type_style: 'short' -> 'long'",
+        f"  + create  {B} event=destroy",
+        "  - delete  #2 https://old.example event=create type_call=inbound",
+        "      (not declared in any spec)",
+    ]
+
+
+def test_render_no_changes():
+    specs = parse_specs([{"url": A, "event": "create"}])
+    assert "No changes" in render_plan(plan(specs, [webhook(1)]))
