@@ -4,6 +4,5 @@ Standard library only: importing it costs nothing that Airflow's DAG parsing wou
 """
 
 from airflow_provider_plusofon.emulator.server import PlusofonEmulator, free_port, running_emulator
-from airflow_provider_plusofon.emulator.state import EmulatorState, Fault
 
-__all__ = ["EmulatorState", "Fault", "PlusofonEmulator", "free_port", "running_emulator"]
+__all__ = ["PlusofonEmulator", "free_port", "running_emulator"]

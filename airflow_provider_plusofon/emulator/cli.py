@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -11,22 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_plusofon.emulator.server import PlusofonEmulator
+from airflow_provider_plusofon.exceptions import WebhookSpecError
+from airflow_provider_plusofon.webhooks.spec import load_spec_source
 
 
 def load_seed(path: str | Path) -> list[dict[str, Any]]:
-    """Read webhooks from a JSON or YAML file: a list, or a mapping with a ``webhooks`` list."""
-    text = Path(path).read_text(encoding="utf-8")
-    if str(path).endswith((".yaml", ".yml")):
-        import yaml  # only when a YAML seed is asked for
-
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
-    if isinstance(data, dict):
-        data = data.get("webhooks", [])
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a list of webhooks, or a mapping with a 'webhooks' list")
-    return data
+    """Read webhooks from a JSON or YAML file (a list, or a mapping with a ``webhooks`` list), with
+    the same loader and the same bounds as a task's spec files."""
+    return load_spec_source(Path(path))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        seed = load_seed(args.seed) if args.seed else None
+    except WebhookSpecError as error:
+        print(f"plusofon-emulator: --seed: {error}", file=sys.stderr)
+        return 2
     emulator = PlusofonEmulator(
         host=args.host,
         port=args.port,
@@ -58,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_page=args.per_page,
         app_url=args.app_url,
         latency_ms=args.latency_ms,
-        webhooks=load_seed(args.seed) if args.seed else None,
+        webhooks=seed,
     )
     # SIGTERM (a supervisor, or EmulatorProcess.stop) stops as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

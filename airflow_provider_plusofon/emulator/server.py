@@ -347,15 +347,6 @@ class PlusofonEmulator:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve on this thread until interrupted."""
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        try:
-            self._server.serve_forever(poll_interval=0.2)
-        finally:
-            self._server.server_close()
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()

@@ -41,6 +41,14 @@ def test_airflow_discovers_provider_hook_and_form():
     assert widgets["extra__plusofon__max_retries"].field["value"] == 5
 
 
+def test_the_version_is_defined_once():
+    from importlib.metadata import version
+
+    from airflow_provider_plusofon import __version__
+
+    assert version("airflow-provider-plusofon") == __version__ == get_provider_info()["versions"][0]
+
+
 def test_hook_has_the_connection_attributes():
     from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 
