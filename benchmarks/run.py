@@ -34,6 +34,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "scripts")]
 import requests  # noqa: E402
 from baseline import api_headers, ensure_by_hand  # noqa: E402
 from demo import quiet_into  # noqa: E402
+from validation import bench_validation  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS  # noqa: E402
@@ -43,6 +44,7 @@ CLIENT_ID, TOKEN = "10553", "bench-token"
 MIN_SPEEDUP_AT_1500 = 5.0
 MAX_IMPORT_MS = 50.0
 MAX_LISTING_RSS_MB = 100.0
+MAX_VALIDATION_SECONDS = 0.5  # "well under a second"
 
 
 def request_counts(emulator: EmulatorProcess) -> dict[str, int]:
@@ -238,7 +240,10 @@ def report_text(report: dict[str, Any]) -> list[str]:
         f"+{imports['ours_after_sdk_ms']:.0f} ms "
         f"({imports['ours_after_sdk_ms'] / imports['airflow_sdk_ms']:.1%} of it)",
         "",
-        "Targets (issue 7)",
+        "Validating a spec set (best of 3): "
+        + ", ".join(f"{row['n']} specs {row['seconds'] * 1000:.0f} ms" for row in report["validation"]),
+        "",
+        "Targets (issues 7 and 12)",
     ]
     for target in report["targets"]:
         lines.append(f"  [{'met' if target['met'] else 'NOT MET':>7}] {target['target']}: {target['measured']}")
@@ -282,6 +287,16 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             "met": big["n"] >= 1500 and big["speedup_first"] >= MIN_SPEEDUP_AT_1500 and big["same_end_state"],
         }
     )
+    small, large = report["validation"][0], report["validation"][-1]
+    growth = large["seconds"] / small["seconds"] if small["seconds"] else float("inf")
+    found.append(
+        {
+            "target": f"validating {large['n']} specs takes well under a second (issue 12)",
+            "measured": f"{large['seconds']:.3f} s; {small['n']} specs {small['seconds']:.3f} s, so "
+            f"{large['n'] / small['n']:g}x the specs took {growth:.1f}x the time",
+            "met": large["seconds"] < MAX_VALIDATION_SECONDS,
+        }
+    )
     imports = report["import"]
     found.append(
         {
@@ -314,6 +329,7 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS, help="default: the operators' own")
     parser.add_argument("--import-runs", type=int, default=10)
+    parser.add_argument("--validation-sizes", default="1000,10000", help="spec-set sizes to validate")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where latest.json and the logs go")
     args = parser.parse_args()
 
@@ -336,6 +352,8 @@ def main() -> int:
         report["listing"] = bench_listing(emulator, args.list_size, args.max_workers)
     finally:
         emulator.stop()
+    print("  validating specs ...", flush=True)
+    report["validation"] = bench_validation([int(n) for n in args.validation_sizes.split(",")])
     print("  importing ...", flush=True)
     report["import"] = {**bench_import(args.import_runs), "runs": args.import_runs}
     report["targets"] = targets(report)

@@ -16,6 +16,7 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 import json  # noqa: E402
 import logging  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -27,6 +28,7 @@ from airflow_provider_plusofon.hooks import client as client_module  # noqa: E40
 TOKEN = "tok-SECRET-4f1c9a"
 CLIENT_ID = "10553"
 BASE = "http://plusofon.test"
+API_PATH = re.compile(r"^/api/v1/webhooks(/[1-9][0-9]*)?$")
 
 
 def airflow_modules_after_importing(*modules: str) -> list[str]:
@@ -75,6 +77,9 @@ def emulator_conn(plusofon_emulator, monkeypatch: pytest.MonkeyPatch) -> Iterato
     conn = {**plusofon_emulator.connection_uri(), "extra": {"timeout": 5, "max_retries": 3}}
     monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(conn))
     yield plusofon_emulator
+    # Whatever the test did, nothing but the webhooks endpoints may have been requested.
+    stray = [r["path"] for r in plusofon_emulator.requests() if not API_PATH.match(r["path"])]
+    assert stray == [], f"requests outside the webhooks API: {stray}"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ half way the way a flaky network does.
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import re
@@ -110,10 +111,37 @@ class _Handler(BaseHTTPRequestHandler):
         if "success_false" in faults:
             # The API refused the request: nothing is stored.
             return 200, {"success": False, "message": faults["success_false"].message}, {}
+        if "redirect" in faults:
+            fault = faults["redirect"]
+            return (
+                (fault.status if 300 <= fault.status < 400 else 307),
+                {"message": "Moved"},
+                {"Location": fault.location},
+            )
+        if "echo_token" in faults:
+            echoed = self.headers.get("Authorization") or ""
+            return faults["echo_token"].status, {"message": f"Bad header: {echoed}", "errors": echoed}, {}
+        if "gzip_bomb" in faults:
+            return 200, _gzip_bomb(faults["gzip_bomb"].size_mb), {"Content-Encoding": "gzip"}
+        if "lagging_store" in faults:
+            self._store_later(emulator, path, raw, faults["lagging_store"].lag_ms)
+            raise _Dropped
         status, body, headers = self._route(emulator, path, query, raw)
         if "drop_after_store" in faults:
             raise _Dropped
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            if "paginator" in faults:
+                body = _paginator_fault(faults["paginator"], body, emulator)
+            if "strip_ids" in faults:
+                body["data"] = [{k: v for k, v in item.items() if k != "id"} for item in body["data"]]
         return status, body, headers
+
+    def _store_later(self, emulator: PlusofonEmulator, path: str, raw: bytes, lag_ms: float) -> None:
+        body = _decode(raw)
+        if self.command == "POST" and path == LIST_PATH and not validate_body(body):
+            timer = threading.Timer(lag_ms / 1000, emulator.state.add, args=[body])
+            timer.daemon = True
+            timer.start()
 
     def _route(
         self, emulator: PlusofonEmulator, path: str, query: Mapping[str, list[str]], raw: bytes
@@ -208,7 +236,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"message": str(error)}, {})
 
     def _send(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
-        if isinstance(body, str):
+        if isinstance(body, bytes):
+            payload, content_type = body, "application/json"
+        elif isinstance(body, str):
             payload, content_type = body.encode(), "text/html; charset=utf-8"
         else:
             payload, content_type = json.dumps(body).encode(), "application/json"
@@ -219,6 +249,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+_BOMBS: dict[int, bytes] = {}
+
+
+def _gzip_bomb(size_mb: int) -> bytes:
+    # Valid JSON once expanded, so that only its size can give it away.
+    if size_mb not in _BOMBS:
+        _BOMBS[size_mb] = gzip.compress(b'{"data": [' + b" " * (size_mb * 1024 * 1024) + b"]}", compresslevel=9)
+    return _BOMBS[size_mb]
+
+
+def _paginator_fault(fault: Fault, body: dict[str, Any], emulator: PlusofonEmulator) -> dict[str, Any]:
+    if fault.repeat_first_page:
+        body = {**emulator.state.page(1, emulator.app_url), "next_page_url": body.get("next_page_url") or "x"}
+    for key, value in (fault.overrides or {}).items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
 
 
 def _status_fault(fault: Fault) -> tuple[int, Any, dict[str, str]]:

@@ -23,6 +23,12 @@ FAULT_KINDS = (
     "drop_after_store",  # handle the request (a POST is stored), then close without an answer
     "success_false",  # 200 with {"success": false, "message": ...}
     "latency",  # delay the answer
+    "lagging_store",  # close without an answer; a valid POST is stored lag_ms later (a store behind a queue)
+    "redirect",  # a 3xx pointing at another host
+    "paginator",  # the list answer with some fields overridden, or page 1 whatever page was asked
+    "strip_ids",  # the list answer's items without their id
+    "echo_token",  # an error whose message and errors repeat the request's Authorization header
+    "gzip_bomb",  # a small gzip answer that expands to size_mb megabytes
 )
 
 
@@ -89,6 +95,11 @@ class Fault:
     :param retry_after: seconds in the ``Retry-After`` of a ``rate_limit`` fault.
     :param message: the message of a ``success_false`` fault.
     :param latency_ms: the delay of a ``latency`` fault.
+    :param lag_ms: how long after a ``lagging_store`` fault the POST is stored.
+    :param location: where a ``redirect`` fault points.
+    :param overrides: fields a ``paginator`` fault sets in the list answer (``None`` removes one).
+    :param repeat_first_page: a ``paginator`` fault answers page 1 whatever page was asked.
+    :param size_mb: what a ``gzip_bomb`` expands to.
     """
 
     kind: str
@@ -100,6 +111,11 @@ class Fault:
     retry_after: float = 1
     message: str = "Emulated failure"
     latency_ms: float = 0
+    lag_ms: float = 200
+    location: str = "https://elsewhere.example/api/v1/webhooks"
+    overrides: dict[str, Any] | None = None
+    repeat_first_page: bool = False
+    size_mb: int = 64
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():

@@ -367,7 +367,6 @@ class PlusofonClient:
             }
         )
         session.verify = config.verify
-        session.max_redirects = 0
         pool = max(10, self.max_workers)
         adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=0)
         session.mount("http://", adapter)
@@ -455,7 +454,7 @@ class PlusofonClient:
                 method=method,
                 path=path,
             ) from None
-        except (requests.RequestException, ValueError, UnicodeError) as exc:
+        except (requests.RequestException, ValueError, TypeError, UnicodeError) as exc:
             # A local error (a header value requests refuses, a malformed URL) cannot heal by
             # retrying, and its text may quote the header: name only its kind.
             raise PlusofonConfigError(

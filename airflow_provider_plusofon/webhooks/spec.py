@@ -181,8 +181,12 @@ def _check_pairs(name: str, value: Any) -> list[str]:
             problems.append(f"item {position} must be a mapping with {first!r} and {second!r}, got {shape(item)}")
             continue
         unknown = sorted(str(k)[:40] for k in set(item) - {first, second})
-        if unknown:
+        if unknown and name == "fields":
             problems.append(f"item {position} has unknown key(s) {', '.join(map(repr, unknown))}")
+        elif unknown:  # a misplaced key may itself be the secret
+            problems.append(
+                f"item {position} has {len(unknown)} unknown key(s); expected only {first!r} and {second!r}"
+            )
         for key in (first, second):
             if key not in item:
                 problems.append(f"item {position} is missing {key!r}")

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_bench_measures_every_target_and_counts_requests_exactly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PLUSOFON"))}
     command = [sys.executable, str(REPO / "benchmarks" / "run.py"), "--sizes", "15,60", "--list-size", "40"]
-    command += ["--latency-ms", "0", "--import-runs", "1", "--results", str(tmp_path)]
+    command += ["--latency-ms", "0", "--import-runs", "1", "--validation-sizes", "10,100", "--results", str(tmp_path)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "latest.json").read_text())
@@ -39,10 +39,11 @@ def test_bench_measures_every_target_and_counts_requests_exactly(tmp_path):
     assert "Plusofon webhook plan" not in result.stdout
 
     met = {t["target"]: t["met"] for t in report["targets"]}
-    assert len(met) == 2 * 3 + 3
+    assert len(met) == 2 * 3 + 4
+    assert [row["n"] for row in report["validation"]] == [10, 100]
     request_targets = [met[t] for t in met if any(k in t for k in ("no-op run", "only list fields", "once"))]
     assert request_targets == [True] * 6
     assert larger["expected_writes"] == {"POST": 2, "PUT": 2}
-    assert "Targets (issue 7)" in result.stdout
+    assert "Targets (issues 7 and 12)" in result.stdout
     assert "ensure at least 5x faster" in result.stdout  # reported; below 1500 it cannot count as met
     assert not met[next(t for t in met if "faster" in t)]

@@ -200,6 +200,54 @@ def test_drop_does_not_store(api, plusofon_emulator):
     assert plusofon_emulator.webhooks() == []
 
 
+def test_lagging_store_answers_nothing_and_stores_later(api, plusofon_emulator):
+    plusofon_emulator.inject("lagging_store", method="POST", lag_ms=300)
+    with pytest.raises(requests.ConnectionError):
+        api("POST", json=BODY)
+    assert plusofon_emulator.webhooks() == []
+    deadline = time.monotonic() + 5
+    while not plusofon_emulator.webhooks() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [w["url"] for w in plusofon_emulator.webhooks()] == [BODY["url"]]
+
+
+def test_redirect_fault_points_elsewhere(api, plusofon_emulator):
+    plusofon_emulator.inject("redirect", location="https://elsewhere.example/x")
+    answer = api("GET", allow_redirects=False)
+    assert (answer.status_code, answer.headers["Location"]) == (307, "https://elsewhere.example/x")
+
+
+def test_paginator_fault_overrides_fields_or_repeats_page_one(api, plusofon_emulator):
+    plusofon_emulator.seed([{**BODY, "url": f"https://a.example/{n}"} for n in range(20)])
+    plusofon_emulator.inject("paginator", overrides={"last_page": 10**9, "total": None})
+    first = api("GET").json()
+    assert first["last_page"] == 10**9
+    assert "total" not in first
+    plusofon_emulator.inject("paginator", repeat_first_page=True, overrides={"last_page": None})
+    again = api("GET", params={"page": 7}).json()
+    assert [w["id"] for w in again["data"]] == list(range(1, 16))
+    assert again["next_page_url"]
+    assert "last_page" not in again
+
+
+def test_strip_ids_and_echo_token_faults(api, plusofon_emulator):
+    plusofon_emulator.seed([BODY])
+    plusofon_emulator.inject("strip_ids")
+    assert api("GET").json()["data"] == [{"url": BODY["url"], "type_call": "inbound", "type": "lk", "event": "create"}]
+    plusofon_emulator.inject("echo_token", status=500)
+    answer = api("GET")
+    assert answer.status_code == 500
+    assert answer.json() == {"message": "Bad header: Bearer dev-token", "errors": "Bearer dev-token"}
+
+
+def test_gzip_bomb_is_small_on_the_wire_and_large_expanded(plusofon_emulator):
+    plusofon_emulator.inject("gzip_bomb", size_mb=8)
+    raw = requests.get(plusofon_emulator.base_url + "/api/v1/webhooks", headers=HEADERS, stream=True, timeout=10)
+    assert raw.headers["Content-Encoding"] == "gzip"
+    assert int(raw.headers["Content-Length"]) < 100_000
+    assert len(raw.content) > 8 * 1024 * 1024
+
+
 def test_success_false_fault(api, plusofon_emulator):
     plusofon_emulator.inject("success_false", message="Limit reached")
     answer = api("POST", json=BODY)

@@ -10,7 +10,10 @@ import pytest
 from airflow_provider_plusofon.exceptions import (
     CreateOutcomeUnknownError,
     PlusofonAuthError,
+    PlusofonInvalidResponseError,
     PlusofonNotFoundError,
+    PlusofonPagingLimitError,
+    PlusofonRedirectError,
     PlusofonRequestRejected,
     PlusofonServerError,
     PlusofonValidationError,
@@ -158,3 +161,54 @@ def test_wrong_token_is_auth_error_without_the_token(monkeypatch, emulator_conn)
     assert "wrong-token-123" not in str(caught.value)
     assert TOKEN not in str(caught.value)
     assert emulator_conn.count() == 1
+
+
+# -- hostile answers, over real HTTP -------------------------------------------------------------
+
+
+def test_a_redirect_is_not_followed(hook, emulator_conn):
+    emulator_conn.inject("redirect", location="https://elsewhere.example/api/v1/webhooks")
+    with pytest.raises(PlusofonRedirectError, match=r"elsewhere\.example"):
+        hook.list_webhooks()
+    assert emulator_conn.count() == 1
+
+
+def test_an_echoed_token_never_reaches_the_error(hook, emulator_conn):
+    emulator_conn.inject("echo_token", status=422)
+    with pytest.raises(PlusofonValidationError) as caught:
+        hook.list_webhooks()
+    assert TOKEN not in str(caught.value)
+    assert "Bad header: Bearer ***" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "text"),
+    [
+        ({"overrides": {"last_page": 10**9}}, PlusofonInvalidResponseError, "contradicts itself"),
+        ({"overrides": {"last_page": 10**9, "total": None}}, PlusofonPagingLimitError, "more than max_pages=10000"),
+        (
+            {"repeat_first_page": True, "overrides": {"last_page": None, "current_page": None}, "count": 5},
+            PlusofonInvalidResponseError,
+            "repeats only",
+        ),
+    ],
+)
+def test_a_paginator_that_cannot_be_trusted_costs_a_few_requests_at_most(hook, emulator_conn, fault, error, text):
+    emulator_conn.seed(seeded(20))
+    emulator_conn.inject("paginator", **fault)
+    with pytest.raises(error, match=text):
+        hook.list_webhooks()
+    assert emulator_conn.count("GET") <= 2
+
+
+def test_list_items_without_ids_are_an_error_not_a_partial_view(hook, emulator_conn):
+    emulator_conn.seed(seeded(3))
+    emulator_conn.inject("strip_ids")
+    with pytest.raises(PlusofonInvalidResponseError, match="item 0 has no valid id"):
+        hook.list_webhooks()
+
+
+def test_a_gzip_bomb_is_refused_at_the_cap(hook, emulator_conn):
+    emulator_conn.inject("gzip_bomb", size_mb=32)
+    with pytest.raises(PlusofonInvalidResponseError, match="larger than 16777216 bytes"):
+        hook.list_webhooks()

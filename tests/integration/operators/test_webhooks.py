@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from airflow.sdk import DAG
@@ -10,6 +11,7 @@ from airflow.sdk import DAG
 from airflow_provider_plusofon.exceptions import (
     AmbiguousWebhookError,
     PartialApplyError,
+    PlusofonInvalidResponseError,
     UnsafePlanError,
     WebhookSpecError,
 )
@@ -370,3 +372,50 @@ def test_rendered_header_values_are_masked_before_airflow_stores_them():
     )
     ensure_op.render_template_fields({"params": {"key2": "another-rendered-secret-7"}})
     assert "another-rendered-secret-7" not in json.dumps(redact(ensure_op.webhooks, "webhooks"))
+
+
+# -- hostile input at the task's edges ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rendered", ["1/../../calls/7", "7/../../../calls", "0", "-3", "7 ; DROP"])
+def test_a_templated_webhook_id_is_checked_before_any_request(emulator_conn, rendered):
+    emulator_conn.seed([{"url": CRM, "event": "create"}])
+    op = PlusofonWebhookOperator(task_id="by_id", url=CRM, event="create", webhook_id="{{ params.id }}", state="absent")
+    op.render_template_fields({"params": {"id": rendered}})
+    with pytest.raises(WebhookSpecError, match="field 'webhook_id': webhook id must be a positive integer"):
+        op.execute(context={})
+    assert emulator_conn.requests() == []
+    assert len(emulator_conn.webhooks()) == 1
+
+
+def test_list_items_without_ids_fail_a_prune_before_any_delete(emulator_conn):
+    emulator_conn.seed([{"url": "https://old.example", "event": "create"}, {"url": BI, "event": "destroy"}])
+    emulator_conn.inject("strip_ids", count=10)
+    with pytest.raises(PlusofonInvalidResponseError, match="no valid id"):
+        ensure(prune=True)
+    assert writes(emulator_conn) == []
+    assert len(emulator_conn.webhooks()) == 2
+
+
+def test_a_url_password_never_reaches_xcom_or_logs(emulator_conn, logs):
+    url = "https://crm:url-pa55-9d1@crm.example.com/plusofon/calls"
+    summary = ensure(webhooks=[{"url": url, "event": "create"}])
+    assert emulator_conn.webhooks()[0]["url"] == url  # the API gets the real URL
+    drifted = ensure(webhooks=[{"url": url, "event": "create", "type_style": "long"}])
+    for result in (summary, drifted):
+        assert "url-pa55-9d1" not in json.dumps(result)
+    assert summary["created"][0]["url"] == "https://crm:***@crm.example.com/plusofon/calls"
+    assert "url-pa55-9d1" not in logs()
+
+
+def test_a_lagging_store_fails_the_run_and_the_rerun_writes_nothing(emulator_conn):
+    emulator_conn.inject("lagging_store", method="POST", lag_ms=300)
+    with pytest.raises(PartialApplyError, match="create outcome unknown"):
+        ensure(webhooks=[SPECS[2]])
+    deadline = time.monotonic() + 5
+    while not emulator_conn.webhooks() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    emulator_conn.state.clear_requests()
+    rerun = ensure(webhooks=[SPECS[2]])
+    assert (rerun["created"], [u["id"] for u in rerun["unchanged"]]) == ([], [1])
+    assert writes(emulator_conn) == []

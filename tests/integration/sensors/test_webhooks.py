@@ -144,3 +144,11 @@ def test_execute_complete_on_each_event():
         sensor(soft_fail=True).execute_complete({}, {"status": "timeout", "message": "late"})
     with pytest.raises(AirflowFailException, match="HTTP 401"):
         task.execute_complete({}, {"status": "error", "message": "GET /api/v1/webhooks failed (HTTP 401)"})
+
+
+@pytest.mark.parametrize("host", ["ftp://127.0.0.1:21", "http://u:p@127.0.0.1"])
+def test_a_connection_that_cannot_work_fails_at_once_not_later(emulator_conn, monkeypatch, waits, host):
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps({**emulator_conn.connection_uri(), "host": host}))
+    with pytest.raises(AirflowFailException, match="base URL"):
+        sensor().poke({})
+    assert waits == []

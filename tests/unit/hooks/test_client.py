@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
 from airflow_provider_plusofon.exceptions import (
     PlusofonAuthError,
+    PlusofonConfigError,
+    PlusofonInvalidResponseError,
     PlusofonNotFoundError,
+    PlusofonPagingLimitError,
     PlusofonRateLimitError,
+    PlusofonRedirectError,
     PlusofonRequestRejected,
     PlusofonServerError,
     PlusofonTransportError,
@@ -286,3 +292,245 @@ def test_test_connection_bad_token_says_what_failed(client, requests_mock):
 def test_the_http_client_imports_nothing_of_airflow():
     # It is what runs where Airflow is not loaded (and what the listing memory benchmark measures).
     assert airflow_modules_after_importing("airflow_provider_plusofon.hooks.client") == []
+
+
+# -- requests go only where the API is -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "1/../../calls/7",
+        "../7",
+        "7?page=1",
+        "7#x",
+        "-1",
+        "0",
+        "1e3",
+        "",
+        " ",
+        chr(0xFF17),  # a digit to str.isdigit, not to the API
+        "9" * 19,
+        0,
+        -5,
+        True,
+        1.5,
+        None,
+        [7],
+    ],
+)
+def test_ids_are_validated_before_they_enter_a_path(client, requests_mock, bad):
+    calls = [
+        lambda: client.get_webhook(bad),
+        lambda: client.get_webhooks([5, bad]),
+        lambda: client.update_webhook(bad, {"url": "https://a.example", "event": "create"}),
+        lambda: client.delete_webhook(bad, missing_ok=True),
+    ]
+    for call in calls:
+        with pytest.raises(PlusofonConfigError, match="webhook id must be a positive integer"):
+            call()
+    assert requests_mock.call_count == 0
+
+
+def test_an_id_given_as_digits_is_used_as_a_number(client, requests_mock):
+    requests_mock.get(f"{LIST_URL}/42", json=item(42))
+    assert client.get_webhook(" 42 ")["id"] == 42
+    assert requests_mock.last_request.path == "/api/v1/webhooks/42"
+
+
+def test_a_detail_answer_for_another_id_is_not_trusted(client, requests_mock):
+    requests_mock.get(f"{LIST_URL}/5", json=item(6))
+    with pytest.raises(PlusofonInvalidResponseError, match="not webhook #5"):
+        client.get_webhook(5)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_an_error_and_never_followed(client, requests_mock, waits, status):
+    requests_mock.get(f"{LIST_URL}/5", status_code=status, headers={"Location": "https://evil.example/steal"})
+    requests_mock.post(LIST_URL, status_code=status, headers={"Location": "https://evil.example/steal"})
+    requests_mock.get("https://evil.example/steal", json=item(5))
+    with pytest.raises(PlusofonRedirectError, match=r"redirect to evil\.example; redirects are not followed"):
+        client.get_webhook(5)
+    with pytest.raises(PlusofonRedirectError):
+        client.post_webhook({"url": "https://a.example", "event": "create"})
+    assert [r.hostname for r in requests_mock.request_history] == ["plusofon.test", "plusofon.test"]
+    assert waits == []
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "ftp://plusofon.test",
+        "file:///etc/passwd",
+        "plusofon.test",
+        "http://",
+        "http://user:pw@plusofon.test",
+        "http://h:x",
+    ],
+)
+def test_a_base_url_that_is_not_http_is_a_config_error_at_once(requests_mock, base_url):
+    with pytest.raises(PlusofonConfigError, match="base URL"):
+        PlusofonConnectionConfig(base_url=base_url, client_id=CLIENT_ID, token=TOKEN)
+    assert requests_mock.call_count == 0
+
+
+# -- secrets never shown -------------------------------------------------------------------------
+
+
+def test_token_and_client_id_are_stripped_of_surrounding_whitespace(requests_mock):
+    config = PlusofonConnectionConfig(base_url=BASE, client_id=f" {CLIENT_ID}\n", token=f"  {TOKEN}\r\n")
+    mock_pages(requests_mock, [[item(1)]])
+    PlusofonClient(config).list_webhooks()
+    assert requests_mock.last_request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert requests_mock.last_request.headers["Client"] == CLIENT_ID
+
+
+@pytest.mark.parametrize(
+    "token", ["tok-SE\nCRET-4f1c9a", "tok-SE CRET-4f1c9a", "tok-SE\x00CRET-4f1c9a", "tok-SÉCRET-4f1c9a"]
+)
+def test_a_token_with_control_characters_inside_is_refused_without_being_shown(requests_mock, token):
+    with pytest.raises(PlusofonConfigError, match=r"API token .* has spaces, line breaks or non-ASCII") as caught:
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=token, conn_id="plusofon_default")
+    assert "SE" not in str(caught.value).replace("SPACES", "")
+    assert "CRET" not in str(caught.value)
+    assert requests_mock.call_count == 0
+
+
+def test_every_problem_of_the_settings_is_reported_at_once():
+    with pytest.raises(PlusofonConfigError) as caught:
+        PlusofonConnectionConfig(base_url="ftp://x", client_id="", token="", timeout="nan", max_retries=99)
+    text = str(caught.value)
+    for expected in ("base URL", "Client ID", "API token", "'timeout'", "'max_retries'"):
+        assert expected in text
+
+
+def test_a_request_that_cannot_be_built_is_not_retried_and_names_no_value(client, requests_mock, waits):
+    with pytest.raises(PlusofonConfigError, match="could not be built"):
+        client.update_webhook(5, {"url": "https://a.example", "event": "create", "template": object()})
+    assert requests_mock.call_count == 0
+    assert waits == []
+
+
+@pytest.mark.parametrize("padding", [150, 190, 195, 199, 290, 299])
+def test_an_echoed_token_is_redacted_before_the_message_is_cut(client, requests_mock, padding):
+    requests_mock.get(f"{LIST_URL}/5", status_code=404, text="x" * padding + f"Bearer {TOKEN} and more")
+    requests_mock.get(f"{LIST_URL}/6", status_code=404, json={"message": "y" * padding + TOKEN})
+    for webhook_id in (5, 6):
+        with pytest.raises(PlusofonNotFoundError) as caught:
+            client.get_webhook(webhook_id)
+        text = str(caught.value)
+        for size in range(4, len(TOKEN) + 1):
+            assert TOKEN[:size] not in text
+
+
+@pytest.mark.parametrize(
+    "errors",
+    [f"auth: {TOKEN}", [f"auth {TOKEN}", 3], 5, None, {"auth": f"has {TOKEN}"}, {"a": [1, {"b": TOKEN}]}, True, []],
+)
+def test_errors_of_any_json_shape_are_reported_redacted(client, requests_mock, errors):
+    requests_mock.get(f"{LIST_URL}/5", status_code=422, json={"message": "invalid", "errors": errors})
+    with pytest.raises(PlusofonValidationError) as caught:
+        client.get_webhook(5)
+    text = str(caught.value)
+    assert TOKEN not in text
+    assert "t, o, k" not in text  # never iterated character by character
+    assert all(isinstance(m, str) for ms in caught.value.errors.values() for m in ms)
+
+
+# -- what the server answers is checked ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        ([item(1), {"url": "https://a.example", "event": "create"}], "item 1 has no valid id (got null)"),
+        ([item(1), {**item(2), "id": "2"}], "item 1 has no valid id (got a string of 1 characters)"),
+        ([{**item(1), "id": True}], "item 0 has no valid id (got a boolean)"),
+        ([{**item(1), "id": -3}], "item 0 has no valid id (got an integer)"),
+        (["https://a.example"], "item 0 has no valid id (got a string"),
+    ],
+)
+def test_list_items_without_a_valid_id_make_the_listing_an_error(client, requests_mock, data, shown):
+    requests_mock.get(LIST_URL, json=paginator(data, 1, 1, total=len(data)))
+    with pytest.raises(PlusofonInvalidResponseError, match=re.escape(shown)) as caught:
+        client.list_webhooks()
+    assert "page 1 of the list" in str(caught.value)
+    assert requests_mock.call_count == 1
+
+
+def test_a_huge_last_page_that_total_contradicts_is_an_error_after_one_request(client, requests_mock):
+    requests_mock.get(LIST_URL, json=paginator([item(1)], 1, 10**9, per_page=15, total=2))
+    with pytest.raises(PlusofonInvalidResponseError, match="contradicts itself: last_page=1000000000"):
+        client.list_webhooks()
+    assert requests_mock.call_count == 1
+
+
+def test_a_huge_last_page_alone_stops_at_max_pages_after_one_request(requests_mock):
+    client = PlusofonClient(PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, max_pages=50))
+    requests_mock.get(LIST_URL, json={"data": [item(1)], "last_page": 10**9})
+    with pytest.raises(PlusofonPagingLimitError, match="1000000000 or more pages, more than max_pages=50"):
+        client.list_webhooks()
+    assert requests_mock.call_count == 1
+
+
+def test_an_endless_paginator_repeating_its_items_stops_at_the_second_page(client, requests_mock):
+    requests_mock.get(LIST_URL, json={"data": [item(1), item(2)], "next_page_url": "http://localhost/?page=2"})
+    with pytest.raises(PlusofonInvalidResponseError, match="page 2 of the list: it repeats only webhooks"):
+        client.list_webhooks()
+    assert requests_mock.call_count == 2
+
+
+def test_a_server_that_ignores_the_page_number_is_caught(client, requests_mock):
+    requests_mock.get(LIST_URL, json={**paginator([item(1), item(2)], 1, 3, total=6)})
+    with pytest.raises(PlusofonInvalidResponseError, match="asked for page 2, the answer says it is page '1'"):
+        client.list_webhooks()
+
+
+def test_an_endless_paginator_with_new_items_stops_at_max_pages(requests_mock):
+    client = PlusofonClient(PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, max_pages=3))
+
+    def page(request, context):
+        number = int(request.qs["page"][0])
+        return {"data": [item(number)], "next_page_url": "http://localhost/next"}
+
+    requests_mock.get(LIST_URL, json=page)
+    with pytest.raises(PlusofonPagingLimitError, match="more than max_pages=3"):
+        client.list_webhooks()
+    assert requests_mock.call_count == 3
+
+
+def test_an_answer_larger_than_the_cap_is_not_read_further(requests_mock):
+    config = PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, max_answer_bytes=4096)
+    requests_mock.get(f"{LIST_URL}/5", content=b'{"id": 5, "template": "' + b"x" * 10_000 + b'"}')
+    with pytest.raises(PlusofonInvalidResponseError, match="larger than 4096 bytes"):
+        PlusofonClient(config).get_webhook(5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("timeout", "nan"),
+        ("timeout", float("inf")),
+        ("timeout", "-inf"),
+        ("timeout", 0),
+        ("max_retries", "1.5"),
+        ("max_retries", 21),
+        ("max_retries", "nan"),
+        ("max_pages", 0),
+        ("verify", "tr\nue"),
+    ],
+)
+def test_settings_that_are_not_finite_or_out_of_range_are_refused_where_read(name, value):
+    with pytest.raises(PlusofonConfigError, match=name if name != "verify" else "'verify'"):
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, **{name: value})
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "inf", "-inf", "soon", "Mon, 99 Foo 2020"])
+def test_a_retry_after_that_says_nothing_usable_means_backing_off(client, requests_mock, waits, retry_after):
+    requests_mock.get(
+        f"{LIST_URL}/5",
+        [{"status_code": 429, "headers": {"Retry-After": retry_after}, "json": {}}, {"json": item(5)}],
+    )
+    client.get_webhook(5)
+    assert len(waits) == 1
+    assert 0.5 <= waits[0] <= 1.0

@@ -12,6 +12,7 @@ from airflow_provider_plusofon.exceptions import (
     CreateOutcomeUnknownError,
     PlusofonAPIError,
     PlusofonConfigError,
+    PlusofonPagingLimitError,
     PlusofonServerError,
     WebhookSpecError,
 )
@@ -148,3 +149,63 @@ def test_lost_create_answer_is_outcome_unknown_for_the_hook_too(hook, requests_m
     with pytest.raises(CreateOutcomeUnknownError):
         hook.create_webhook({"url": "https://a.example", "event": "create"})
     assert len([r for r in requests_mock.request_history if r.method == "POST"]) == 1
+
+
+# -- hostile connections -------------------------------------------------------------------------
+
+
+def connect(monkeypatch, **fields) -> PlusofonHook:
+    conn = {"conn_type": "plusofon", "login": "10553", "password": TOKEN, "host": "http://plusofon.test", **fields}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_HOSTILE", json.dumps(conn))
+    return PlusofonHook("plusofon_hostile")
+
+
+@pytest.mark.parametrize("host", ["ftp://plusofon.test", "gopher://plusofon.test:70", "http://u:p@plusofon.test"])
+def test_a_host_that_is_not_http_fails_at_once_without_retries(monkeypatch, requests_mock, waits, host):
+    hook = connect(monkeypatch, host=host)
+    with pytest.raises(PlusofonConfigError, match=r"'plusofon_hostile'.*base URL"):
+        hook.list_webhooks()
+    assert hook.test_connection()[0] is False
+    assert requests_mock.call_count == 0
+    assert waits == []
+
+
+def test_a_pasted_token_with_a_trailing_newline_works_and_is_masked_both_ways(monkeypatch, requests_mock, masked):
+    hook = connect(monkeypatch, password=f"{TOKEN}\n")
+    requests_mock.get(LIST_URL, json=paginator([], 1, 1, total=0))
+    hook.list_webhooks()
+    assert requests_mock.last_request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert masked == [[TOKEN, f"{TOKEN}\n"]]
+
+
+def test_a_token_with_a_line_break_inside_fails_clearly_without_showing_it(monkeypatch, requests_mock, waits):
+    hook = connect(monkeypatch, password="tok-SE\nCRET-4f1c9a")
+    with pytest.raises(PlusofonConfigError) as caught:
+        hook.list_webhooks()
+    assert "API token" in str(caught.value)
+    assert "CRET" not in str(caught.value)
+    assert requests_mock.call_count == 0
+    assert waits == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"), [({"timeout": "nan"}, "'timeout'"), ({"max_retries": "inf"}, "'max_retries'")]
+)
+def test_extras_that_are_not_finite_are_refused(monkeypatch, requests_mock, extra, named):
+    with pytest.raises(PlusofonConfigError, match=named):
+        connect(monkeypatch, extra=extra).list_webhooks()
+    assert requests_mock.call_count == 0
+
+
+def test_max_pages_comes_from_the_connection(monkeypatch, requests_mock):
+    hook = connect(monkeypatch, extra={"max_pages": "2"})
+    requests_mock.get(LIST_URL, json=paginator([item(1)], 1, 3))
+    with pytest.raises(PlusofonPagingLimitError, match="max_pages=2"):
+        hook.list_webhooks()
+
+
+def test_url_passwords_are_masked_like_header_values(masked):
+    hook_module.mask_webhook_secrets(
+        [{"url": "https://crm:pa55-w0rd@crm.example.com/x", "headers": [{"name": "X", "value": "h-secret"}]}]
+    )
+    assert masked == [["h-secret", "pa55-w0rd"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from airflow_provider_plusofon.webhooks.plan import detail_ids, plan, with_details
+from airflow_provider_plusofon.webhooks.plan import detail_ids, plan, plan_removal, with_details
 from airflow_provider_plusofon.webhooks.render import render_plan
 from airflow_provider_plusofon.webhooks.spec import parse_specs
 
@@ -167,3 +167,22 @@ def test_requirements_view():
     assert [(m["url"], m["event"]) for m in status["missing"]] == [(A, "answer")]
     assert status["different"][0]["changes"] == {"headers": {"added": ["X-Key"], "removed": [], "changed": []}}
     assert status["all_satisfied"] is False
+
+
+def test_a_url_password_never_reaches_the_summary_or_the_table():
+    secret_url = "https://crm:pa55-w0rd@crm.example.com/calls"
+    specs = parse_specs([{"url": secret_url, "event": "create"}, {"url": A, "event": "destroy", "type_style": "long"}])
+    actual = [webhook(1, url="https://crm:old-pa55@crm.example.com/old", event="answer"), webhook(2, event="destroy")]
+    result = plan(specs, actual, prune=True)
+    shown = json.dumps(result.summary(dry_run=True)) + render_plan(result) + json.dumps(result.requirements())
+    assert "pa55-w0rd" not in shown
+    assert "old-pa55" not in shown
+    assert "https://crm:***@crm.example.com/calls" in shown
+
+
+def test_removal_deletes_every_webhook_with_the_identity():
+    specs = parse_specs([{"url": A, "event": "create"}])
+    result = plan_removal(specs, [webhook(4), webhook(2), webhook(3, url=B)])
+    assert [(a.kind, a.webhook_id) for a in result.actions] == [("delete", 2), ("delete", 4)]
+    assert result.duplicates == {f"spec #0 ({A} create)": (2, 4)}
+    assert result.observed_ids == {2, 3, 4}

@@ -212,3 +212,104 @@ def test_load_errors_are_spec_errors(tmp_path):
         load_spec_source(str(tmp_path / "bad.json"))
     with pytest.raises(WebhookSpecError, match="must be a list of specs, got an integer"):
         load_spec_source("42")
+
+
+# -- hostile or broken specs ---------------------------------------------------------------------
+
+SECRET = "hdr-secret-5c1e77"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Auth": SECRET},
+        SECRET,
+        [SECRET],
+        [{"name": "X-Auth", "value": [SECRET]}],
+        [{"name": "X-Auth", "value": {"v": SECRET}}],
+        [{"name": "X-Auth", "value": SECRET, SECRET: 1}],
+        [{"name": ["X-Auth"], "value": SECRET}],
+        [{"value": SECRET}],
+        [{"name": "X-Auth", "value": f"{SECRET}\r\nX-Evil: 1"}],
+    ],
+)
+def test_a_problem_in_headers_names_the_shape_never_the_value(headers):
+    problems = problems_of([{**GOOD, "headers": headers, "params": headers}])
+    assert problems
+    assert all(SECRET not in problem for problem in problems), problems
+
+
+def test_a_problem_names_the_url_without_its_password():
+    problems = problems_of([{"url": "https://crm:pa55-w0rd@crm.example.com/calls", "event": "hangup"}])
+    assert problems == [
+        "spec #0 (https://crm:***@crm.example.com/calls): field 'event': 'hangup' is not one of create, answer, destroy"
+    ]
+    problems = problems_of([{"url": "ftp://crm:pa55-w0rd@crm.example.com/calls", "event": "create"}])
+    assert all("pa55-w0rd" not in problem for problem in problems)
+
+
+def test_a_spec_that_is_not_a_mapping_is_described_by_its_shape():
+    assert problems_of([f"https://u:{SECRET}@a.example"]) == [
+        "spec #0: must be a mapping of webhook fields, got a string of 37 characters"
+    ]
+
+
+@pytest.mark.parametrize("name", ["type_call", "type_style"])
+def test_an_empty_enum_field_is_a_problem_not_a_422_later(name):
+    assert problems_of([{**GOOD, name: ""}]) == [
+        f"spec #0 (https://crm.example.com/calls): field '{name}': must not be empty "
+        "(leave the field out to leave it unmanaged)"
+    ]
+
+
+def test_a_malformed_url_is_one_problem_among_the_others():
+    problems = problems_of(
+        [
+            {"url": "http://[::1", "event": "create"},
+            {"url": "https://a.example:port/x", "event": "create"},
+            {**GOOD, "event": "hangup"},
+        ]
+    )
+    assert problems == [
+        "spec #0 (http://[::1): field 'url': is not a valid URL, got 'http://[::1'",
+        "spec #1 (https://a.example:port/x): field 'url': is not a valid URL, got 'https://a.example:port/x'",
+        "spec #2 (https://crm.example.com/calls): field 'event': 'hangup' is not one of create, answer, destroy",
+    ]
+
+
+def test_a_yaml_file_whose_aliases_expand_beyond_the_bound_is_refused(tmp_path):
+    # "Billion laughs": a few hundred bytes that stand for 10**9 values once walked.
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
+    lines.append("webhooks: *a8")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines))
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(WebhookSpecError, match="expands to more than 200000 values"):
+        load_spec_source(str(bomb))
+
+
+def test_a_yaml_file_with_a_few_anchors_is_fine(tmp_path):
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "common: &headers [{name: X-Key, value: k}]\n"
+        "webhooks:\n"
+        "  - {url: 'https://a.example', event: create, headers: *headers}\n"
+        "  - {url: 'https://a.example', event: destroy, headers: *headers}\n"
+    )
+    assert [spec.values["headers"] for spec in parse_specs(load_spec_source(str(path)))] == [(("X-Key", "k"),)] * 2
+
+
+def test_a_spec_file_too_large_or_too_deep_is_a_spec_error(tmp_path, monkeypatch):
+    from airflow_provider_plusofon.webhooks import spec as spec_module
+
+    monkeypatch.setattr(spec_module, "MAX_SPEC_FILE_BYTES", 100)
+    big = tmp_path / "big.yaml"
+    big.write_text("webhooks: []\n" + "# padding\n" * 20)
+    with pytest.raises(WebhookSpecError, match="larger than 100 bytes"):
+        load_spec_source(str(big))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    monkeypatch.setattr(spec_module, "MAX_SPEC_FILE_BYTES", 10**6)
+    with pytest.raises(WebhookSpecError, match="is not valid JSON"):
+        load_spec_source(str(deep))
