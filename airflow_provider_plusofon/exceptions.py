@@ -55,7 +55,10 @@ class PlusofonAPIError(PlusofonError):
     ) -> None:
         self.message = message
         self.status_code = status_code
-        self.errors: dict[str, list[str]] = {str(k): [str(m) for m in v] for k, v in (errors or {}).items()}
+        self.errors: dict[str, list[str]] = {
+            str(field): [str(m) for m in messages] if isinstance(messages, list | tuple) else [str(messages)]
+            for field, messages in (errors or {}).items()
+        }
         self.method = method
         self.path = path
         super().__init__(self._describe())

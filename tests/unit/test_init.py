@@ -63,10 +63,3 @@ def test_hook_has_the_connection_attributes():
         "plusofon_conn_id",
         "Plusofon",
     )
-
-
-def test_pytest_plugin_points_the_default_connection_at_the_emulator(plusofon_connection):
-    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-
-    assert PlusofonHook().list_webhooks() == []
-    assert plusofon_connection.count("GET") == 1

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from airflow_provider_plusofon.emulator import PlusofonEmulator, free_port, running_emulator
-from airflow_provider_plusofon.emulator.cli import load_seed
+from airflow_provider_plusofon.emulator import PlusofonEmulator
 
 pytestmark = pytest.mark.integration
 
@@ -296,54 +293,6 @@ def test_concurrent_creates_get_unique_ids(plusofon_emulator):
         assert set(pool.map(create, range(40))) == {200}
     ids = [w["id"] for w in plusofon_emulator.webhooks()]
     assert sorted(ids) == list(range(1, 41))
-
-
-def test_seed_from_yaml_and_json(tmp_path):
-    (tmp_path / "seed.yaml").write_text("webhooks:\n  - id: 7\n    url: https://a.example\n    event: create\n")
-    (tmp_path / "seed.json").write_text(json.dumps([{"url": "https://b.example", "event": "answer"}]))
-    with running_emulator(webhooks=load_seed(tmp_path / "seed.yaml")) as emulator:
-        assert [w["id"] for w in emulator.webhooks()] == [7]
-        emulator.state.add(BODY)
-        assert [w["id"] for w in emulator.webhooks()] == [7, 8]
-    assert load_seed(tmp_path / "seed.json")[0]["event"] == "answer"
-
-
-def test_command_line_serves_and_prints_connection(tmp_path):
-    port = free_port()
-    (tmp_path / "seed.json").write_text(json.dumps([BODY]))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_plusofon.emulator",
-            "--port",
-            str(port),
-            "--token",
-            "cli-token",
-            "--seed",
-            str(tmp_path / "seed.json"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith(f"Plusofon emulator serving on http://127.0.0.1:{port} (1 webhooks)")
-        process.stdout.readline()
-        conn_line = process.stdout.readline()
-        assert "AIRFLOW_CONN_PLUSOFON_DEFAULT=" in conn_line
-        conn = json.loads(conn_line.split("=", 1)[1].strip().strip("'"))
-        assert conn["host"] == f"http://127.0.0.1:{port}"
-        answer = requests.get(
-            f"http://127.0.0.1:{port}/api/v1/webhooks",
-            headers={**HEADERS, "Authorization": "Bearer cli-token"},
-            timeout=5,
-        )
-        assert answer.json()["total"] == 1
-    finally:
-        process.send_signal(subprocess.signal.SIGINT)
-        assert process.wait(timeout=10) == 0
 
 
 def test_context_manager_stops_the_server():

@@ -1,0 +1,66 @@
+"""What is secret in a webhook, and how text from outside is made safe to show."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_plusofon.redaction import redact, redact_url, safe_text, secret_values, secrets_of, shape
+
+SECRET = "s3cr3t-value-81"
+
+
+def test_secret_values_are_header_values_and_url_passwords():
+    webhook = {
+        "url": f"https://crm:{SECRET}@crm.example.com/x",
+        "headers": [{"name": "X-A", "value": "a-value"}, {"name": "X-Empty", "value": ""}, "junk", {"name": "X-N"}],
+        "params": [{"name": "p", "value": "not-a-secret"}],
+    }
+    assert secret_values(webhook) == ["a-value", SECRET]
+    assert secrets_of([webhook, webhook, "junk", None]) == ["a-value", SECRET]
+    assert secrets_of(webhook) == ["a-value", SECRET]
+    assert secrets_of("https://u:p@x") == []
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"https://crm:{SECRET}@crm.example.com:8443/x?a=1", "https://crm:***@crm.example.com:8443/x?a=1"),
+        (f"https://:{SECRET}@crm.example.com/x", "https://:***@crm.example.com/x"),
+        ("https://crm@crm.example.com/x", "https://crm@crm.example.com/x"),
+        ("https://crm.example.com/x", "https://crm.example.com/x"),
+        ("http://[::1", "http://[::1"),
+        (None, None),
+    ],
+)
+def test_redact_url_hides_only_the_password(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_safe_text_redacts_before_it_cuts():
+    text = "x" * 95 + SECRET + "tail"
+    shown = safe_text(text, [SECRET], limit=100)
+    for size in range(3, len(SECRET) + 1):
+        assert SECRET[:size] not in shown
+    assert shown.startswith("x" * 95 + "***")
+
+
+def test_redact_replaces_longest_first_and_ignores_empty_secrets():
+    assert redact("token-abc and token", ["token", "token-abc", "", None]) == "*** and ***"
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        (SECRET, "a string of 15 characters"),
+        ({"X-Auth": SECRET}, "a mapping with keys 'X-Auth'"),
+        ([SECRET, SECRET], "a list of 2 items"),
+        (None, "null"),
+        (True, "a boolean"),
+        (3, "an integer"),
+        (1.5, "a number"),
+        (object(), "a value of type object"),
+    ],
+)
+def test_shape_says_what_a_value_is_without_what_it_holds(value, described):
+    assert shape(value) == described
+    assert SECRET not in shape(value)
