@@ -11,12 +11,8 @@ from typing import Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_plusofon.hooks.client import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_WORKERS,
-    PlusofonClient,
-    PlusofonConnectionConfig,
-)
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
+from airflow_provider_plusofon.hooks.config import DEFAULT_BASE_URL, PlusofonConnectionConfig
 from airflow_provider_plusofon.redaction import secrets_of
 from airflow_provider_plusofon.webhooks.reconcile import create_webhooks
 from airflow_provider_plusofon.webhooks.spec import parse_spec

@@ -18,7 +18,8 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonNotFoundError,
     PlusofonValidationError,
 )
-from airflow_provider_plusofon.hooks.client import PlusofonClient, PlusofonConnectionConfig
+from airflow_provider_plusofon.hooks.client import PlusofonClient
+from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig
 from airflow_provider_plusofon.webhooks.reconcile import (
     apply_plan,
     create_webhooks,
