@@ -16,8 +16,8 @@ import logging
 from typing import Any
 
 import pendulum
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, Param, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 

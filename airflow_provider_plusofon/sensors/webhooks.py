@@ -6,12 +6,16 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
-
+from airflow_provider_plusofon.compat import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
 from airflow_provider_plusofon.exceptions import PlusofonError
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
+from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.operators.webhooks import WebhookSpecsMixin
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
@@ -69,9 +73,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         except PlusofonError as error:
             raise AirflowFailException(str(error)) from error
 
-    def _check(self, specs: list[WebhookSpec]) -> PokeReturnValue:
+    def _check(self, specs: list[WebhookSpec], client: PlusofonClient | None = None) -> PokeReturnValue:
         try:
-            result = check_requirements(self.hook.client, specs)
+            result = check_requirements(client or self.hook.client, specs)
         except PlusofonError as error:
             if error.transient:
                 self.log.warning("Plusofon API unavailable, will check again: %s", error)
@@ -99,7 +103,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         raw, specs = self._load(context)
-        first = self._check(specs)
+        # One try in the worker: when it is not satisfied (or the API is failing), waiting and
+        # retrying belong to the triggerer, not to a worker slot held through backoff.
+        first = self._check(specs, self.hook.get_conn(max_retries=0))
         if first.is_done:
             return first.xcom_value
         self.defer(

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.e2e.conftest import EXAMPLE_DAGS
+from tests.e2e.conftest import EXAMPLE_DAGS, dag_bag
 
 EXPECTED = {
     "plusofon_bootstrap_webhooks": {"ensure_webhooks", "verify_webhooks"},
@@ -16,13 +16,11 @@ EXPECTED = {
 
 
 def test_example_dags_import_without_network(monkeypatch, requests_mock):
-    from airflow.dag_processing.dagbag import DagBag
-
     def no_network(*args, **kwargs):
         raise AssertionError("a DAG touched the network at parse time")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    bag = DagBag(str(EXAMPLE_DAGS))
+    bag = dag_bag(str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     assert {dag_id: set(bag.dags[dag_id].task_ids) for dag_id in EXPECTED} == EXPECTED
     assert requests_mock.call_count == 0
@@ -30,9 +28,7 @@ def test_example_dags_import_without_network(monkeypatch, requests_mock):
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
 def test_example_dag_conventions(dag_id):
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(str(EXAMPLE_DAGS)).dags[dag_id]
+    dag = dag_bag(str(EXAMPLE_DAGS)).dags[dag_id]
     assert dag.doc_md
     assert "plusofon" in dag.tags
     assert dag.catchup is False

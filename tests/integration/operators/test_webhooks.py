@@ -16,7 +16,7 @@ from airflow_provider_plusofon.exceptions import (
     WebhookSpecError,
 )
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator, PlusofonWebhookOperator
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, redact
 
 pytestmark = pytest.mark.integration
 
@@ -358,8 +358,6 @@ def test_single_invalid_input_fails_before_any_request(emulator_conn):
 
 
 def test_rendered_header_values_are_masked_before_airflow_stores_them():
-    from airflow.sdk._shared.secrets_masker import redact
-
     op = PlusofonWebhookOperator(
         task_id="rendered", url=CRM, event="create", headers=[{"name": "X-Api-Key", "value": "{{ params.key }}"}]
     )

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
@@ -151,4 +151,13 @@ def test_a_connection_that_cannot_work_fails_at_once_not_later(emulator_conn, mo
     monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps({**emulator_conn.connection_uri(), "host": host}))
     with pytest.raises(AirflowFailException, match="base URL"):
         sensor().poke({})
+    assert waits == []
+
+
+def test_deferrable_sensor_defers_after_one_try_when_the_api_fails(emulator_conn, waits):
+    # The worker slot is not held through the retries' backoff: the trigger does the waiting.
+    emulator_conn.inject("status", status=503, count=10)
+    with pytest.raises(TaskDeferred):
+        sensor(deferrable=True).execute({})
+    assert emulator_conn.count() == 1
     assert waits == []

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import requests
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
 from airflow_provider_plusofon.exceptions import (
     CreateOutcomeUnknownError,
@@ -209,3 +209,16 @@ def test_url_passwords_are_masked_like_header_values(masked):
         [{"url": "https://crm:pa55-w0rd@crm.example.com/x", "headers": [{"name": "X", "value": "h-secret"}]}]
     )
     assert masked == [["h-secret", "pa55-w0rd"]]
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "base_url"),
+    [
+        ("https://restapi.plusofon.ru", 443, "https://restapi.plusofon.ru:443"),
+        ("https://restapi.plusofon.ru", 0, "https://restapi.plusofon.ru"),  # what Airflow 3.3's Test sends
+        ("https://restapi.plusofon.ru:8443/prefix", 443, "https://restapi.plusofon.ru:8443/prefix"),
+        ("restapi.plusofon.ru/prefix", 8443, "https://restapi.plusofon.ru:8443/prefix"),
+    ],
+)
+def test_the_port_field_joins_the_base_url_when_it_has_none(monkeypatch, host, port, base_url):
+    assert connect(monkeypatch, host=host, port=port).config.base_url == base_url

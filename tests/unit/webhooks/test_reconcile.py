@@ -291,7 +291,7 @@ def test_tasks_call_no_write_method_themselves(package):
 
 def test_no_module_is_left_at_the_package_root_but_the_shared_bottom():
     root = Path(REPO / "airflow_provider_plusofon")
-    assert sorted(p.name for p in root.glob("*.py")) == ["__init__.py", "exceptions.py", "redaction.py"]
+    assert sorted(p.name for p in root.glob("*.py")) == ["__init__.py", "compat.py", "exceptions.py", "redaction.py"]
 
 
 def test_create_failure_carries_method_and_path(client, requests_mock):
