@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint typecheck unit demo bench compat clean
+.PHONY: venv test lint typecheck unit demo bench compat dist live clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The release artifacts, checked as PyPI will check them.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist
+	$(PY) -m twine check --strict dist/*
+
+# The example DAGs on real Airflow services (api-server, scheduler, dag-processor, triggerer).
+live: $(STAMP)
+	$(PY) scripts/live.py
 
 # The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some).
 compat:

@@ -8,6 +8,8 @@ Airflow's secret masker (:func:`~airflow_provider_plusofon.hooks.plusofon.mask_w
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -63,6 +65,36 @@ def redact_url(url: Any) -> Any:
     user = parts.username or ""
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))
+
+
+SEALED_PREFIX = "sealed-"
+
+
+def seal(webhook: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """
+    A copy of a webhook (or spec) whose secret values are keyed digests: what can be stored where
+    secrets must not be (a deferred sensor's trigger kwargs, which Airflow keeps in its database).
+
+    Two sealed values are equal exactly when the values were, so a sealed spec still compares
+    with a sealed webhook; without the key (derived from the API token, which is not stored with
+    them) the digests say nothing about the values.
+    """
+    sealed = dict(webhook)
+
+    def digest(value: str) -> str:
+        return SEALED_PREFIX + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    if isinstance(webhook.get("headers"), list):
+        sealed["headers"] = [
+            {**h, "value": digest(h["value"])} if isinstance(h, Mapping) and isinstance(h.get("value"), str) else h
+            for h in webhook["headers"]
+        ]
+    password = url_password(webhook.get("url"))
+    if password is not None:
+        parts = urlsplit(webhook["url"])
+        host = parts.netloc.rsplit("@", 1)[1]
+        sealed["url"] = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{digest(password)}@{host}"))
+    return sealed
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

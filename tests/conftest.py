@@ -25,6 +25,9 @@ import pytest  # noqa: E402
 
 from airflow_provider_plusofon.hooks import client as client_module  # noqa: E402
 
+# Opt-in, as in a user's conftest.py: the plugin is not loaded into every pytest run by itself.
+pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]
+
 TOKEN = "tok-SECRET-4f1c9a"
 CLIENT_ID = "10553"
 BASE = "http://plusofon.test"

@@ -1,4 +1,8 @@
-"""pytest fixtures for testing DAGs against the Plusofon emulator (registered as a pytest11 plugin).
+"""pytest fixtures for testing DAGs against the Plusofon emulator.
+
+Opt-in, so that installing the provider changes no other pytest run: add to a ``conftest.py``::
+
+    pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]
 
 ``plusofon_emulator`` gives a running emulator on a free loopback port; ``plusofon_connection``
 also points ``AIRFLOW_CONN_PLUSOFON_DEFAULT`` at it for the test.

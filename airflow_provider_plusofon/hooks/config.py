@@ -7,6 +7,8 @@ in one message, and never shows the token.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,6 +136,12 @@ class PlusofonConnectionConfig:
                 f"the {label} has spaces, line breaks or non-ASCII characters inside ({len(text)} characters)"
             )
         return text
+
+    @property
+    def seal_key(self) -> bytes:
+        """The key that seals secret values (see :func:`~airflow_provider_plusofon.redaction.seal`):
+        derived from the token, so that what it sealed can be compared again only with the token."""
+        return hmac.new(self.token.encode(), b"airflow-provider-plusofon/seal", hashlib.sha256).digest()
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from airflow_provider_plusofon.exceptions import PlusofonError
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.operators.webhooks import WebhookSpecsMixin
+from airflow_provider_plusofon.redaction import seal
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
 from airflow_provider_plusofon.webhooks.reconcile import check_requirements
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
@@ -110,7 +111,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
             return first.xcom_value
         self.defer(
             trigger=PlusofonWebhookTrigger(
-                webhooks=raw,
+                # Airflow keeps trigger kwargs in its database: secrets go there only as digests.
+                webhooks=[seal(spec, self.hook.config.seal_key) for spec in raw],
+                sealed=True,
                 plusofon_conn_id=self.plusofon_conn_id,
                 poke_interval=float(self.poke_interval),
                 end_time=time.time() + float(self.timeout),

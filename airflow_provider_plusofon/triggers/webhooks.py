@@ -25,6 +25,8 @@ class PlusofonWebhookTrigger(BaseTrigger):
     for what waiting cannot fix (bad credentials, invalid specs), ``{"status": "error", ...}``.
 
     :param webhooks: the raw specs (as validated by the sensor).
+    :param sealed: the specs' header values and URL passwords are sealed with the connection's
+        ``seal_key`` (the sensor seals them: Airflow stores trigger kwargs in its database).
     :param plusofon_conn_id: the Plusofon connection.
     :param poke_interval: seconds between checks.
     :param end_time: when to give up, as a POSIX timestamp; never when ``None``.
@@ -34,6 +36,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
     def __init__(
         self,
         webhooks: list[dict[str, Any]],
+        sealed: bool = False,
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
         poke_interval: float = 60.0,
         end_time: float | None = None,
@@ -41,6 +44,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
     ) -> None:
         super().__init__()
         self.webhooks = webhooks
+        self.sealed = sealed
         self.plusofon_conn_id = plusofon_conn_id
         self.poke_interval = poke_interval
         self.end_time = end_time
@@ -51,6 +55,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "webhooks": self.webhooks,
+                "sealed": self.sealed,
                 "plusofon_conn_id": self.plusofon_conn_id,
                 "poke_interval": self.poke_interval,
                 "end_time": self.end_time,
@@ -68,7 +73,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
             return
         while True:
             try:
-                result = await asyncio.to_thread(lambda: check_requirements(hook.client, specs))
+                result = await asyncio.to_thread(lambda: check_requirements(hook.client, specs, sealed=self.sealed))
             except Exception as error:
                 if not (isinstance(error, PlusofonError) and error.transient):
                     yield TriggerEvent({"status": "error", "message": str(error)})

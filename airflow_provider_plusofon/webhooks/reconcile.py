@@ -22,6 +22,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonNotFoundError,
 )
 from airflow_provider_plusofon.hooks.client import WEBHOOKS_PATH, PlusofonClient
+from airflow_provider_plusofon.redaction import seal
 from airflow_provider_plusofon.webhooks.plan import (
     DELETE,
     UNCHANGED,
@@ -99,9 +100,17 @@ def plan_by_id(client: PlusofonClient, spec: WebhookSpec, webhook_id: int, *, ab
     return Plan(actions=(action,), observed_ids=frozenset({webhook_id}))
 
 
-def check_requirements(client: PlusofonClient, specs: Sequence[WebhookSpec]) -> dict[str, Any]:
-    """Which specs the account satisfies (identity and every named field) and which it does not."""
-    return plan(specs, read_account(client, specs)).requirements()
+def check_requirements(client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False) -> dict[str, Any]:
+    """
+    Which specs the account satisfies (identity and every named field) and which it does not.
+
+    :param sealed: the specs' secret values are sealed (see :func:`~airflow_provider_plusofon.redaction.seal`
+        with the client's ``seal_key``); the account's are sealed the same way before comparing.
+    """
+    actual = read_account(client, specs)
+    if sealed:
+        actual = [seal(webhook, client.config.seal_key) for webhook in actual]
+    return plan(specs, actual).requirements()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_plusofon.redaction import redact, redact_url, safe_text, secret_values, secrets_of, shape
+from airflow_provider_plusofon.redaction import redact, redact_url, safe_text, seal, secret_values, secrets_of, shape
 
 SECRET = "s3cr3t-value-81"
 
@@ -64,3 +64,23 @@ def test_redact_replaces_longest_first_and_ignores_empty_secrets():
 def test_shape_says_what_a_value_is_without_what_it_holds(value, described):
     assert shape(value) == described
     assert SECRET not in shape(value)
+
+
+def test_seal_replaces_secret_values_by_keyed_digests_that_still_compare():
+    webhook = {
+        "url": f"https://crm:{SECRET}@crm.example.com/x",
+        "event": "create",
+        "headers": [{"name": "X-A", "value": SECRET}, {"name": "X-B", "value": "other"}],
+        "params": [{"name": "p", "value": SECRET}],
+    }
+    sealed = seal(webhook, b"key-one")
+    assert SECRET not in str(sealed["headers"]) + sealed["url"]
+    assert sealed["params"] == webhook["params"] and sealed["event"] == "create"  # only secrets are sealed
+    assert sealed["url"].startswith("https://crm:sealed-") and sealed["url"].endswith("@crm.example.com/x")
+    assert sealed == seal(webhook, b"key-one")  # the same values seal the same way ...
+    assert sealed["headers"][0]["value"] != sealed["headers"][1]["value"]  # ... and different ones differently
+    assert seal(webhook, b"key-two")["headers"][0]["value"] != sealed["headers"][0]["value"]  # keyed
+    assert seal({"url": "https://a.example", "headers": "junk"}, b"k") == {
+        "url": "https://a.example",
+        "headers": "junk",
+    }

@@ -12,3 +12,9 @@ def test_pytest_plugin_points_the_default_connection_at_the_emulator(plusofon_co
 
     assert PlusofonHook().list_webhooks() == []
     assert plusofon_connection.count("GET") == 1
+
+
+def test_installing_the_provider_loads_no_plugin_into_other_pytest_runs():
+    from importlib.metadata import entry_points
+
+    assert [e for e in entry_points(group="pytest11") if e.value.startswith("airflow_provider_plusofon")] == []

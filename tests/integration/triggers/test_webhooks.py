@@ -101,3 +101,26 @@ def test_trigger_keeps_waiting_through_transient_errors(emulator_conn):
     trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.01, end_time=time.time() + 10)
     payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
     assert payload["status"] == "success"
+
+
+def test_sealed_specs_tell_the_right_header_value_from_a_wrong_one(emulator_conn):
+    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+    from airflow_provider_plusofon.redaction import seal
+
+    sealed = [seal(spec, PlusofonHook().config.seal_key) for spec in REQUIRED]
+    assert SECRET not in json.dumps(sealed)
+    emulator_conn.seed(
+        [
+            {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": "not-the-secret"}]},
+            {"url": CRM, "event": "destroy"},
+        ]
+    )
+    trigger = PlusofonWebhookTrigger(webhooks=sealed, sealed=True, poke_interval=0.05, end_time=time.time() + 0.3)
+    payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
+    assert payload["status"] == "timeout"
+    assert [d["changes"] for d in payload["result"]["different"]] == [
+        {"headers": {"added": [], "removed": [], "changed": ["X-Api-Key"]}}
+    ]
+    emulator_conn.state.replace(1, {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]})
+    trigger = PlusofonWebhookTrigger(webhooks=sealed, sealed=True, poke_interval=0.05, end_time=time.time() + 5)
+    assert asyncio.run(asyncio.wait_for(first_event(trigger), 5))["status"] == "success"

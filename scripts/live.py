@@ -1,0 +1,256 @@
+"""make live: the example DAGs on real Airflow services, against the emulator, then a secrets audit.
+
+``dag.test()`` runs a trigger in the test's own process, so it never proves that the trigger
+serialises through the metadata database and runs in a real triggerer. This starts what a small
+deployment runs (api-server, scheduler with LocalExecutor, dag-processor, triggerer), every one
+bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
+
+1. unpauses the call pipeline: its sensor must reach ``deferred`` (no worker slot held) with its
+   trigger picked up by the triggerer, while the account has no webhooks;
+2. bootstraps the account (``plusofon_bootstrap_webhooks``): the waiting pipeline must then finish;
+3. runs the audit, which must find nothing to change;
+4. checks that neither the API token nor the header secret appears in any log file or in the
+   metadata database, and stops everything it started.
+
+Exit 0 when all of that held, 1 with the reason (and the services' logs' tails) otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from demo import CLIENT_ID, HEADER_SECRET, TOKEN, lines_showing  # noqa: E402
+
+from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
+from airflow_provider_plusofon.emulator.server import free_port  # noqa: E402
+
+SERVICES = {
+    "api-server": ["api-server", "--host", "127.0.0.1", "--port", "{api_port}", "--workers", "1"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+}
+STEP_TIMEOUT_SECONDS = 150
+SECRETS = (TOKEN, HEADER_SECRET)
+
+
+class LiveFailed(Exception):
+    """A check of the live run did not hold."""
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Deployment:
+    """The Airflow services in a throwaway home, and what is needed to look into them."""
+
+    def __init__(self, home: Path, emulator: EmulatorProcess) -> None:
+        self.home = home
+        self.api_port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.airflow = str(Path(sys.executable).with_name("airflow"))
+        from cryptography.fernet import Fernet
+
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PLUSOFON"))}
+        self.env |= {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            # Stored trigger kwargs (the rendered specs) are encrypted, as in any real deployment.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW_CONN_PLUSOFON_DEFAULT": emulator.connection_env(),
+            "AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET": HEADER_SECRET,
+            "PLUSOFON_EXAMPLE_POKE_INTERVAL": "2",
+        }
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run([self.airflow, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise LiveFailed(f"airflow {' '.join(args)} failed: {result.stderr[-1500:]}")
+        return result.stdout
+
+    def start(self) -> None:
+        self.cli("db", "migrate")
+        logs = self.home / "services"
+        logs.mkdir()
+        for name, args in SERVICES.items():
+            command = [self.airflow, *(a.format(api_port=self.api_port) for a in args)]
+            with (logs / f"{name}.log").open("wb") as out:
+                self.processes[name] = subprocess.Popen(
+                    command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
+            return db.execute(sql, params).fetchall()
+
+    def wait_for(self, what: str, condition: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + STEP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise LiveFailed(f"the {name} stopped (exit {process.returncode}) while waiting for {what}")
+            try:
+                found = condition()
+            except sqlite3.OperationalError:
+                found = None  # a table not there yet, or a writer holding the lock
+            if found:
+                return found
+            time.sleep(1)
+        raise LiveFailed(f"timed out after {STEP_TIMEOUT_SECONDS}s waiting for {what}")
+
+    def run_state(self, dag_id: str) -> str | None:
+        rows = self.query("SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id)
+        return rows[0][0] if rows else None
+
+    def task_state(self, dag_id: str, task_id: str) -> str | None:
+        rows = self.query(
+            "SELECT state FROM task_instance WHERE dag_id = ? AND task_id = ? ORDER BY start_date DESC LIMIT 1",
+            dag_id,
+            task_id,
+        )
+        return rows[0][0] if rows else None
+
+    def finished(self, dag_id: str) -> str | None:
+        state = self.run_state(dag_id)
+        return state if state in ("success", "failed") else None
+
+
+def check(condition: bool, failure: str) -> None:
+    if not condition:
+        raise LiveFailed(failure)
+
+
+def secrets_audit(deployment: Deployment) -> list[str]:
+    """Every place under the Airflow home (log files; the metadata database, table by table) that
+    shows a secret."""
+    found = []
+    for path in deployment.home.rglob("*"):
+        if path.is_file():
+            text = path.read_text("utf-8", "replace")
+            # The database's raw pages too (its WAL keeps rows that were deleted since, e.g. triggers).
+            found += [f"{path.relative_to(deployment.home)}: {line[:200]}" for line in lines_showing(text, *SECRETS)]
+    tables = [row[0] for row in deployment.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for row in deployment.query(f'SELECT * FROM "{table}"'):
+            shown = " ".join(str(value) for value in row)
+            if any(secret in shown for secret in SECRETS):
+                found.append(f"metadata database, table {table}: {shown[:200]}")
+    return found
+
+
+def live(workdir: Path) -> None:
+    started = time.monotonic()
+    emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN)
+    deployment = Deployment(workdir / "airflow", emulator)
+    deployment.home.mkdir()
+    try:
+        say(f"1. Emulator on {emulator.base_url}; Airflow home {deployment.home}")
+        deployment.start()
+        say(f"2. api-server (127.0.0.1:{deployment.api_port}), scheduler, dag-processor, triggerer started")
+        dag_ids = ("plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit")
+        deployment.wait_for(
+            "the example DAGs to be parsed",
+            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 3,
+        )
+
+        say("3. The call pipeline, with no webhooks on the account: its sensor must defer")
+        deployment.cli("dags", "unpause", "plusofon_call_pipeline")
+        deployment.wait_for(
+            "wait_for_webhooks to be deferred",
+            lambda: deployment.task_state("plusofon_call_pipeline", "wait_for_webhooks") == "deferred",
+        )
+        triggers = deployment.wait_for(
+            "the triggerer to take the trigger",
+            lambda: deployment.query(
+                "SELECT classpath, triggerer_id FROM trigger WHERE triggerer_id IS NOT NULL"
+                " AND classpath LIKE '%PlusofonWebhookTrigger'"
+            ),
+        )
+        running = deployment.query("SELECT count(*) FROM task_instance WHERE state = 'running'")[0][0]
+        check(running == 0, f"{running} task(s) hold a worker slot while the sensor waits")
+        say(f"   deferred; trigger {triggers[0][0].rsplit('.', 1)[1]} runs in triggerer job {triggers[0][1]}")
+        say("   no task holds a worker slot")
+        check(emulator.webhooks() == [], "something wrote to the account before the bootstrap")
+
+        say("4. Bootstrap: ensure the staging webhooks, verify them")
+        deployment.cli("dags", "unpause", "plusofon_bootstrap_webhooks")
+        deployment.cli("dags", "trigger", "plusofon_bootstrap_webhooks")
+        state = deployment.wait_for("the bootstrap run to finish", lambda: deployment.finished(dag_ids[0]))
+        check(state == "success", f"the bootstrap run ended {state}")
+        say(f"   {state}; the account has {len(emulator.webhooks())} webhooks")
+
+        say("5. The waiting pipeline must now complete (the trigger saw the webhooks)")
+        state = deployment.wait_for("the pipeline run to finish", lambda: deployment.finished(dag_ids[1]))
+        check(state == "success", f"the pipeline run ended {state}")
+        say(f"   {state}")
+
+        say("6. The audit: a dry-run plan that must find nothing to change")
+        deployment.cli("dags", "unpause", "plusofon_webhook_audit")
+        state = deployment.wait_for("the audit run to finish", lambda: deployment.finished(dag_ids[2]))
+        check(state == "success", f"the audit run ended {state} (drift found, or it failed)")
+        writes = [r for r in emulator.requests() if r["method"] != "GET"]
+        check(len(writes) == 3, f"expected the bootstrap's 3 creates and nothing else, got {len(writes)} writes")
+        say(f"   {state}; writes to the account in the whole run: {len(writes)} (the bootstrap's creates)")
+    finally:
+        deployment.stop()
+        emulator.stop()
+    say("7. Everything stopped; looking for the token and the header secret in every file of the home")
+    leaks = secrets_audit(deployment)
+    check(not leaks, "a secret was found:\n  " + "\n  ".join(leaks))
+    files = sum(1 for p in deployment.home.rglob("*") if p.is_file())
+    say(f"   none in {files} files (task, trigger and service logs, the metadata database)")
+    say(f"\nLive run passed in {time.monotonic() - started:.0f}s.")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="plusofon-live-") as workdir:
+        deployment_home = Path(workdir)
+        try:
+            live(deployment_home)
+        except LiveFailed as failure:
+            say(f"\nLIVE RUN FAILED: {failure}")
+            services = deployment_home / "airflow" / "services"
+            for path in sorted(services.glob("*.log")) if services.exists() else []:
+                say(f"--- {path.name} (last lines)")
+                say("\n".join(path.read_text(errors="replace").splitlines()[-20:]))
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
