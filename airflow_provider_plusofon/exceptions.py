@@ -198,6 +198,26 @@ class UnsafePlanError(PlusofonError):
     """The plan breaks a safety limit (``max_deletes``, pruning with no specs); nothing was written."""
 
 
+class StalePlanError(PlusofonError):
+    """
+    The plan made now is not the plan that was approved: what would be written changed, or a
+    webhook the plan touches changed since. Raised before any write.
+
+    :param approved_plan_id: the id that was approved.
+    :param plan_id: the id of the plan made now.
+    :param plan: the plan made now, as the task log shows it.
+    """
+
+    def __init__(self, approved_plan_id: str, plan_id: str, plan: str) -> None:
+        self.approved_plan_id = approved_plan_id
+        self.plan_id = plan_id
+        self.plan = plan
+        super().__init__(
+            f"the plan changed since it was approved (approved {approved_plan_id}, now {plan_id}); nothing was "
+            f"written. Review the new plan and approve it again:\n{plan}"
+        )
+
+
 class PartialApplyError(PlusofonError):
     """
     Applying a plan failed part way. What was done stays done; re-running converges.

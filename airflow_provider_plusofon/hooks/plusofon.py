@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -15,6 +15,7 @@ from airflow_provider_plusofon.compat import BaseHook, mask_secret
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
 from airflow_provider_plusofon.hooks.config import DEFAULT_BASE_URL, PlusofonConnectionConfig
 from airflow_provider_plusofon.redaction import secrets_of
+from airflow_provider_plusofon.webhooks.export import Export, export_specs
 from airflow_provider_plusofon.webhooks.reconcile import create_webhooks
 from airflow_provider_plusofon.webhooks.spec import parse_spec
 
@@ -184,6 +185,15 @@ class PlusofonHook(BaseHook):
         if outcome.failures:
             raise outcome.failures[0][1]
         return {**spec.body(), **outcome.created[0][1]}
+
+    def export_specs(self, *, rewrite_urls: Sequence[tuple[str, str]] = ()) -> Export:
+        """
+        The account's webhooks as specs that manage every field, secrets as ``{{ var.value.<name> }}``
+        placeholders (see :func:`~airflow_provider_plusofon.webhooks.export.export_specs`).
+
+        :param rewrite_urls: ``(old, new)`` URL prefixes to rewrite.
+        """
+        return export_specs(self.client, rewrite_urls=rewrite_urls)
 
     def update_webhook(self, webhook_id: int | str, webhook: Mapping[str, Any]) -> None:
         """

@@ -240,7 +240,7 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     anything is written. Running it twice sends no write the second time.
 
     Returns (XCom) ``{"created": [...], "updated": [...], "deleted": [...], "unchanged": [...],
-    "duplicates": {...}, "dry_run": bool}``, each item with ``id``, ``url``, ``event``,
+    "duplicates": {...}, "dry_run": bool, "plan_id": "plan-…"}``, each item with ``id``, ``url``, ``event``,
     ``type_call`` (and ``changes`` for creates and updates, ``reason`` for deletes); header
     values and URL passwords never appear in it.
 
@@ -252,11 +252,15 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     :param dry_run: log the plan and write nothing.
     :param max_deletes: fail, before writing anything, when the plan deletes more than this.
     :param allow_empty: allow ``prune`` with an empty spec set (which deletes every webhook).
+    :param approved_plan_id: apply only the plan a person approved: the ``plan_id`` of a dry
+        run's result. The plan is made afresh; if its id differs (the account or the specs changed
+        since), :class:`~airflow_provider_plusofon.exceptions.StalePlanError` is raised before any
+        write, showing the new plan (templated).
     :param plusofon_conn_id: the Plusofon connection (templated).
     :param max_workers: how many requests may run at once (pages, detail views, writes).
     """
 
-    template_fields: Sequence[str] = ("webhooks", "plusofon_conn_id")
+    template_fields: Sequence[str] = ("webhooks", "approved_plan_id", "plusofon_conn_id")
     template_fields_renderers = {"webhooks": "yaml"}
     ui_color = "#e8f4fd"
 
@@ -268,12 +272,14 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
         dry_run: bool = False,
         max_deletes: int | None = None,
         allow_empty: bool = False,
+        approved_plan_id: str | None = None,
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
         max_workers: int = DEFAULT_MAX_WORKERS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.webhooks = webhooks
+        self.approved_plan_id = approved_plan_id
         self.prune = prune
         # Not `self.dry_run`: BaseOperator.dry_run() is a method of its own.
         self.is_dry_run = dry_run
@@ -292,7 +298,9 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
         plan = plan_account(self.hook.client, specs, prune=self.prune)
         self.log.info("%s", render_plan(plan, dry_run=self.is_dry_run))
         self._check_limits(plan)
-        summary = apply_plan(self.hook.client, plan, dry_run=self.is_dry_run)
+        summary = apply_plan(
+            self.hook.client, plan, dry_run=self.is_dry_run, approved_plan_id=self.approved_plan_id or None
+        )
         self.log.info(
             "Plusofon webhooks %s: %d created, %d updated, %d deleted, %d unchanged",
             "planned (dry run)" if self.is_dry_run else "ensured",

@@ -8,6 +8,8 @@ sensor, the trigger) and the hook's ``create_webhook`` come through here, so a r
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonAPIError,
     PlusofonError,
     PlusofonNotFoundError,
+    StalePlanError,
 )
 from airflow_provider_plusofon.hooks.client import WEBHOOKS_PATH, PlusofonClient
 from airflow_provider_plusofon.redaction import seal
@@ -34,6 +37,7 @@ from airflow_provider_plusofon.webhooks.plan import (
     plan_removal,
     with_details,
 )
+from airflow_provider_plusofon.webhooks.render import render_plan
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 log = logging.getLogger(__name__)
@@ -234,10 +238,38 @@ def _outcome_unknown(lookup_error: PlusofonError | None) -> PlusofonAPIError:
     )
 
 
-def apply_plan(client: PlusofonClient, plan: Plan, *, dry_run: bool = False) -> dict[str, Any]:
+def plan_id(plan: Plan, key: bytes) -> str:
     """
-    Carry out a plan and return its summary: the updates, then the creates (each batch
-    concurrently), the deletes last.
+    A fingerprint of what the plan would write and delete, and of the observed state of every
+    webhook it touches: equal for two plans exactly when applying either does the same thing to
+    the same account state. Webhooks the plan leaves unchanged do not count.
+
+    Secret values enter it only sealed with ``key`` (the client's ``seal_key``), so the id, which
+    is shown in logs and XCom, says nothing about them.
+    """
+    material = sorted(
+        json.dumps(
+            {
+                "kind": action.kind,
+                "id": action.webhook_id,
+                "write": seal(action.body(), key) if action.spec is not None and action.kind != DELETE else None,
+                "observed": seal(action.webhook, key) if action.webhook is not None else None,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        for action in plan.actions
+        if action.kind != UNCHANGED
+    )
+    return "plan-" + hashlib.sha256("\n".join(material).encode()).hexdigest()[:24]
+
+
+def apply_plan(
+    client: PlusofonClient, plan: Plan, *, dry_run: bool = False, approved_plan_id: str | None = None
+) -> dict[str, Any]:
+    """
+    Carry out a plan and return its summary (with its ``plan_id``): the updates, then the creates
+    (each batch concurrently), the deletes last.
 
     Deletions wait until every create and update succeeded: when anything fails, nothing is
     deleted, what was done stays done, and :class:`PartialApplyError` reports both, including
@@ -245,8 +277,12 @@ def apply_plan(client: PlusofonClient, plan: Plan, *, dry_run: bool = False) -> 
 
     :param plan: what to do (see :func:`plan_account`).
     :param dry_run: write nothing, only summarise.
+    :param approved_plan_id: apply only if this plan's id is this one (the id of a plan a person
+        reviewed); otherwise raise :class:`StalePlanError` before any write.
     """
-    summary = plan.summary(dry_run=dry_run)
+    summary = {**plan.summary(dry_run=dry_run), "plan_id": plan_id(plan, client.config.seal_key)}
+    if approved_plan_id is not None and approved_plan_id != summary["plan_id"]:
+        raise StalePlanError(approved_plan_id, summary["plan_id"], render_plan(plan, dry_run=True))
     if dry_run:
         return summary
     done: dict[str, list[dict[str, Any]]] = {"created": [], "updated": [], "deleted": []}

@@ -12,6 +12,7 @@ from airflow_provider_plusofon.exceptions import (
     AmbiguousWebhookError,
     PartialApplyError,
     PlusofonInvalidResponseError,
+    StalePlanError,
     UnsafePlanError,
     WebhookSpecError,
 )
@@ -35,9 +36,12 @@ SPECS = [
 ]
 
 
-def ensure(**kwargs) -> dict:
+def ensure(*, _render: bool = False, **kwargs) -> dict:
     kwargs.setdefault("webhooks", SPECS)
-    return EnsureWebhooksOperator(task_id="ensure", **kwargs).execute(context={})
+    op = EnsureWebhooksOperator(task_id="ensure", **kwargs)
+    if _render:  # as Airflow does before execute, with the task's params
+        op.render_template_fields({"params": op.params})
+    return op.execute(context={})
 
 
 def writes(emulator) -> list[tuple[str, str]]:
@@ -417,3 +421,26 @@ def test_a_lagging_store_fails_the_run_and_the_rerun_writes_nothing(emulator_con
     rerun = ensure(webhooks=[SPECS[2]])
     assert (rerun["created"], [u["id"] for u in rerun["unchanged"]]) == ([], [1])
     assert writes(emulator_conn) == []
+
+
+# -- approved plans ------------------------------------------------------------------------------
+
+
+def test_an_approved_plan_applies_and_a_stale_one_writes_nothing(emulator_conn):
+    emulator_conn.seed([{"url": CRM, "event": "destroy", "type_call": "inbound", "type_style": "long"}])
+    reviewed = ensure(dry_run=True)
+    assert reviewed["plan_id"].startswith("plan-")
+    assert ensure(dry_run=True)["plan_id"] == reviewed["plan_id"]  # nothing changed: same id
+
+    # Someone changes the webhook the plan updates after the review: the approval no longer holds.
+    emulator_conn.state.replace(1, {"url": CRM, "event": "destroy", "type_call": "inbound", "template": "x"})
+    emulator_conn.state.clear_requests()
+    with pytest.raises(StalePlanError, match="approve it again") as caught:
+        ensure(approved_plan_id=reviewed["plan_id"])
+    assert writes(emulator_conn) == []
+    assert "~ update  #1" in str(caught.value)
+
+    fresh = ensure(dry_run=True)
+    applied = ensure(approved_plan_id="{{ params.plan }}", params={"plan": fresh["plan_id"]}, _render=True)
+    assert applied["plan_id"] == fresh["plan_id"]
+    assert sorted(w["event"] for w in emulator_conn.webhooks()) == ["create", "destroy", "destroy"]

@@ -17,6 +17,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonAuthError,
     PlusofonNotFoundError,
     PlusofonValidationError,
+    StalePlanError,
 )
 from airflow_provider_plusofon.hooks.client import PlusofonClient
 from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig
@@ -300,3 +301,59 @@ def test_create_failure_carries_method_and_path(client, requests_mock):
     [(_, error)] = create_one(client, known_ids=[]).failures
     assert isinstance(error, PlusofonAPIError)
     assert (error.method, error.path) == ("POST", "/api/v1/webhooks")
+
+
+# -- plan ids ------------------------------------------------------------------------------------
+
+KEY = b"k" * 32
+HEADER = [{"name": "X-Key", "value": "fingerprint-secret-1"}]
+
+
+def fingerprint(specs: list[dict], actual: list[dict], **kwargs) -> str:
+    from airflow_provider_plusofon.webhooks.plan import plan as make_plan
+    from airflow_provider_plusofon.webhooks.reconcile import plan_id
+
+    return plan_id(make_plan(parse_specs(specs), actual, **kwargs), KEY)
+
+
+def test_plan_id_changes_with_what_would_be_written_and_what_it_touches():
+    drifted = {**item(1), "type_style": "short", "headers": HEADER}
+    base = fingerprint([{**BODY, "type_style": "long"}], [drifted])
+    assert base.startswith("plan-")
+    assert base == fingerprint([{**BODY, "type_style": "long"}], [drifted])  # stable
+    assert base != fingerprint([{**BODY, "type_style": "short", "template": "t"}], [drifted])  # another write
+    assert base != fingerprint([{**BODY, "type_style": "long"}], [{**drifted, "template": "x"}])  # observed state
+    changed_secret = [{**drifted, "headers": [{"name": "X-Key", "value": "fingerprint-secret-2"}]}]
+    assert base != fingerprint([{**BODY, "type_style": "long"}], changed_secret)  # even a header value
+    assert base != fingerprint(
+        [{**BODY, "type_style": "long"}], [drifted, item(9, url="https://x.example")], prune=True
+    )
+
+
+def test_plan_id_ignores_what_the_plan_does_not_touch_and_the_order_of_specs():
+    specs = [BODY, {"url": "https://b.example/x", "event": "destroy"}]
+    account = [item(1)]
+    base = fingerprint(specs, account)
+    assert base == fingerprint(list(reversed(specs)), account)
+    assert base == fingerprint(specs, [*account, item(7, url="https://unrelated.example")])  # not pruned
+    assert fingerprint([BODY], [item(1)]) == fingerprint([], [])  # nothing to do is nothing to do
+
+
+def test_plan_id_says_nothing_of_secret_values():
+    from airflow_provider_plusofon.webhooks.plan import plan as make_plan
+    from airflow_provider_plusofon.webhooks.reconcile import plan_id
+
+    result = make_plan(parse_specs([{**BODY, "headers": HEADER}]), [])
+    # Without the key, even a guess of the secret cannot be confirmed from the id.
+    assert plan_id(result, KEY) != plan_id(result, b"another key of 32 bytes, really!")
+
+
+def test_a_stale_approved_plan_id_writes_nothing(client, requests_mock):
+    requests_mock.get(LIST_URL, json=paginator([item(1, url="https://old.example")], 1, 1))
+    plan = plan_account(client, parse_specs([BODY]), prune=True)
+    reviewed = apply_plan(client, plan, dry_run=True)["plan_id"]
+    with pytest.raises(StalePlanError, match="nothing was written") as caught:
+        apply_plan(client, plan, approved_plan_id="plan-000000000000000000000000")
+    assert caught.value.plan_id == reviewed
+    assert "+ create" in caught.value.plan and "- delete" in caught.value.plan
+    assert [r.method for r in requests_mock.request_history] == ["GET"]

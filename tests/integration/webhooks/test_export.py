@@ -1,0 +1,93 @@
+"""Export against the emulator: no secret written, stable names, duplicates reported, the round trip."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
+from airflow_provider_plusofon.webhooks.export import to_yaml, variable_name
+
+pytestmark = pytest.mark.integration
+
+CRM = "https://crm.example.com/plusofon/calls"
+SECRET_A, SECRET_B, URL_SECRET = "hdr-export-secret-a1", "hdr-export-secret-b2", "url-export-pa55"
+ACCOUNT = [
+    {
+        "url": CRM,
+        "event": "create",
+        "type_call": "inbound",
+        "type_style": "long",
+        "headers": [{"name": "X-Webhook-Secret", "value": SECRET_A}, {"name": "X-Other", "value": SECRET_B}],
+        "params": [{"name": "source", "value": "plusofon"}],
+    },
+    {"url": CRM, "event": "destroy", "fields": [{"before": "call_id", "after": "crm_call_id"}], "template": None},
+    {"url": f"https://bi:{URL_SECRET}@bi.example.com/ended", "event": "destroy", "template": "{{ call_id }}: {% x %}"},
+    {"url": "https://dup.example.com/x", "event": "answer"},
+    {"url": "https://dup.example.com/x", "event": "answer"},
+]
+
+
+@pytest.fixture
+def account(emulator_conn):
+    emulator_conn.seed(ACCOUNT)
+    return emulator_conn
+
+
+def test_export_writes_no_secret_and_names_the_variables_stably(account):
+    export = PlusofonHook().export_specs()
+    text = to_yaml(export)
+    for secret in (SECRET_A, SECRET_B, URL_SECRET):
+        assert secret not in text
+    assert export.variables == [
+        "plusofon_bi_example_com_ended_destroy_url_password",
+        "plusofon_crm_example_com_plusofon_calls_create_inbound_x_other",
+        "plusofon_crm_example_com_plusofon_calls_create_inbound_x_webhook_secret",
+    ]
+    assert "#   plusofon_crm_example_com_plusofon_calls_create_inbound_x_webhook_secret" in text
+    assert text == to_yaml(PlusofonHook().export_specs())  # the same account exports the same file
+    assert export.duplicates == {4: [5]}
+    assert "# Duplicates left out: #4 is exported; #5 share its identity." in text
+    assert [(s["url"].split("@")[-1], s["event"]) for s in yaml.safe_load(text)["webhooks"]] == [
+        ("bi.example.com/ended", "destroy"),
+        (CRM, "create"),
+        (CRM, "destroy"),
+        ("https://dup.example.com/x", "answer"),
+    ]
+
+
+def test_variable_names_are_readable():
+    webhook = {"url": "https://CRM.example.com/Calls/In?x=1", "event": "create", "type_call": "all"}
+    assert variable_name(webhook, "X-Api-Key") == "plusofon_crm_example_com_calls_in_create_all_x_api_key"
+
+
+def test_the_exported_file_plans_nothing_to_do_against_the_same_account(account, tmp_path):
+    export = PlusofonHook().export_specs()
+    path = tmp_path / "exported.yaml"
+    path.write_text(to_yaml(export))
+    # The Variables hold what the account holds, as the export asked; a task renders the file.
+    values = {
+        "plusofon_crm_example_com_plusofon_calls_create_inbound_x_webhook_secret": SECRET_A,
+        "plusofon_crm_example_com_plusofon_calls_create_inbound_x_other": SECRET_B,
+        "plusofon_bi_example_com_ended_destroy_url_password": URL_SECRET,
+    }
+    assert sorted(values) == export.variables
+    op = EnsureWebhooksOperator(task_id="round_trip", webhooks=str(path), dry_run=True)
+    summary = op.execute(context={"var": {"value": values}, "params": {}})
+    assert (summary["created"], summary["updated"], summary["deleted"]) == ([], [], [])
+    assert len(summary["unchanged"]) == 4
+    account.state.clear_requests()
+    pruned = EnsureWebhooksOperator(task_id="round_trip", webhooks=str(path), dry_run=True, prune=True)
+    assert [d["id"] for d in pruned.execute(context={"var": {"value": values}, "params": {}})["deleted"]] == [5]
+    assert [r["method"] for r in account.requests()] == ["GET"] * len(account.requests())
+
+
+def test_rewrite_url_points_the_export_elsewhere(account):
+    export = PlusofonHook().export_specs(
+        rewrite_urls=[("https://crm.example.com/", "https://crm.staging.example.com/")]
+    )
+    urls = [spec["url"] for spec in export.specs]
+    assert "https://crm.staging.example.com/plusofon/calls" in urls
+    assert CRM not in urls
+    assert "plusofon_crm_staging_example_com_plusofon_calls_create_inbound_x_other" in export.variables
