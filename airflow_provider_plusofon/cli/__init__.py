@@ -1,0 +1,1 @@
+"""Command-line entry points (the emulator's is in ``emulator/cli.py``)."""

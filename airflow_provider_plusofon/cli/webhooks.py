@@ -1,0 +1,237 @@
+"""``plusofon-webhooks``: validate, plan and export webhook specs from a shell or a CI job.
+
+For the people who keep spec files in a DAG repository and review changes in pull requests.
+Connections are resolved the way Airflow resolves them (``AIRFLOW_CONN_*``, the metadata
+database, secrets backends), and spec files are rendered the way a task renders them
+(``{{ var.value.* }}``, ``{{ conn.* }}``, and ``--param KEY=VALUE`` for ``{{ params.* }}``).
+
+Exit codes: 0 success (for ``plan``: nothing would change), 2 (``plan`` only) something would
+change, 1 an error, shown as one line (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_plusofon.exceptions import PlusofonError, WebhookSpecError
+from airflow_provider_plusofon.webhooks.spec import load_spec_source, parse_specs
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+class _Values:
+    """``var.value`` / ``var.json`` in a template: ``.name`` and ``.get(name, default)``."""
+
+    def __init__(self, lookup: Callable[[str], Any]) -> None:
+        self._lookup = lookup
+
+    def __getattr__(self, name: str) -> Any:
+        return self._lookup(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self._lookup(name)
+        except KeyError:
+            return default
+
+
+class _Connections:
+    """``conn.<id>`` in a template: the Airflow connection."""
+
+    def __getattr__(self, conn_id: str) -> Any:
+        from airflow_provider_plusofon.compat import BaseHook
+
+        return BaseHook.get_connection(conn_id)
+
+
+def _variable_from_airflow(name: str) -> str:
+    from airflow.sdk import Variable
+
+    try:
+        return str(Variable.get(name))
+    except Exception as error:  # Airflow raises different errors for a missing Variable by version
+        raise KeyError(f"Airflow Variable {name!r} is not set ({type(error).__name__})") from None
+
+
+def _variable_offline(name: str) -> str:
+    # validate sends nothing anywhere: a Variable not in the environment gets a stand-in value.
+    return os.environ.get(f"AIRFLOW_VAR_{name.upper()}", f"variable-{name}")
+
+
+def _render(raw: Any, context: dict[str, Any]) -> Any:
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return env.from_string(value).render(**context) if "{" in value else value
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    try:
+        return walk(raw)
+    except jinja2.UndefinedError as error:
+        raise WebhookSpecError([f"a template value is missing: {error.message} (pass it with --param)"]) from None
+    except KeyError as error:
+        raise WebhookSpecError([str(error.args[0])]) from None
+    except jinja2.TemplateError as error:
+        raise WebhookSpecError([f"a template does not render: {error}"]) from None
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise WebhookSpecError([f"--param takes KEY=VALUE, got {pair[:60]!r}"])
+        params[key] = value
+    return params
+
+
+def _load(path: str, args: argparse.Namespace, variable: Callable[[str], Any]) -> list[Any]:
+    if not Path(path).is_file():
+        raise WebhookSpecError([f"{path}: no such file"])
+    raw = load_spec_source(Path(path))
+    context = {"params": _params(args.param), "var": {"value": _Values(variable)}, "conn": _Connections()}
+    return _render(raw, context)
+
+
+def _mask_and_parse(raw: list[Any]) -> list[Any]:
+    from airflow_provider_plusofon.hooks.plusofon import mask_webhook_secrets
+
+    mask_webhook_secrets(raw)
+    return parse_specs(raw)
+
+
+def validate(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    for path in args.files:
+        try:
+            parse_specs(_load(path, args, _variable_offline))
+        except WebhookSpecError as error:
+            problems += [f"{path}: {problem}" for problem in error.problems]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_ERROR
+    print(f"{len(args.files)} file(s) valid")
+    return EXIT_OK
+
+
+def plan(args: argparse.Namespace) -> int:
+    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+    from airflow_provider_plusofon.webhooks.reconcile import apply_plan, plan_account
+    from airflow_provider_plusofon.webhooks.render import render_plan
+
+    specs = _mask_and_parse(_load(args.file, args, _variable_from_airflow))
+    client = PlusofonHook(args.conn_id).client
+    the_plan = plan_account(client, specs, prune=args.prune)
+    summary = apply_plan(client, the_plan, dry_run=True)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        print(render_plan(the_plan, dry_run=True))
+        print(f"plan_id: {summary['plan_id']}")
+    return EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+
+
+def export(args: argparse.Namespace) -> int:
+    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+    from airflow_provider_plusofon.webhooks.export import to_yaml
+
+    rewrites = []
+    for pair in args.rewrite_url:
+        old, sep, new = pair.partition("=")
+        if not sep or not old:
+            raise WebhookSpecError([f"--rewrite-url takes OLD=NEW, got {pair[:80]!r}"])
+        rewrites.append((old, new))
+    result = PlusofonHook(args.conn_id).export_specs(rewrite_urls=rewrites)
+    text = to_yaml(result)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{len(result.specs)} webhook(s) written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if result.variables:
+        print("Set these Airflow Variables to the values the account holds:", file=sys.stderr)
+        for name in result.variables:
+            print(f"  {name}", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plusofon-webhooks",
+        description="Validate, plan and export Plusofon webhook specs. Exit 0 ok, 1 error, 2 (plan) changes.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_params(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--param", action="append", default=[], metavar="KEY=VALUE", help="a value for {{ params.KEY }}"
+        )
+
+    check = commands.add_parser(
+        "validate",
+        help="check spec files, without sending anything anywhere",
+        description="Check spec files without sending anything anywhere: exit 0 when every file is valid, "
+        "1 with every problem of every file (file, spec, field). Variables not in the environment get "
+        "stand-in values.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE")
+    with_params(check)
+    check.set_defaults(run=validate)
+
+    show = commands.add_parser(
+        "plan",
+        help="show what ensuring a spec file would change",
+        description="Print the plan of a spec file against the account, as the task log shows it: "
+        "exit 0 when nothing would change, 2 when something would, 1 on error.",
+    )
+    show.add_argument("file", metavar="FILE")
+    show.add_argument("--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)")
+    show.add_argument("--prune", action="store_true", help="plan deleting what the file does not declare")
+    show.add_argument("--json", action="store_true", help="print the summary (with its plan_id) as JSON")
+    with_params(show)
+    show.set_defaults(run=plan)
+
+    dump = commands.add_parser(
+        "export",
+        help="write the account's webhooks as a spec file",
+        description="Write the account's webhooks as a spec file (YAML), secrets as {{ var.value.<name> }} "
+        "placeholders; the Variables to set are listed (names only) on stderr.",
+    )
+    dump.add_argument("--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)")
+    dump.add_argument("--output", help="the file to write (default: standard output)")
+    dump.add_argument(
+        "--rewrite-url", action="append", default=[], metavar="OLD=NEW", help="rewrite URL prefixes (repeatable)"
+    )
+    dump.set_defaults(run=export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except Exception as error:
+        if args.debug:
+            raise
+        if isinstance(error, WebhookSpecError):
+            for problem in error.problems:
+                print(f"plusofon-webhooks: {problem}", file=sys.stderr)
+        else:
+            kind = "" if isinstance(error, PlusofonError) else f"{type(error).__name__}: "
+            print(f"plusofon-webhooks: {kind}{' '.join(str(error).split())[:500]}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,103 @@
+"""``plusofon-webhooks`` against the emulator: exit codes, every problem at once, no secret printed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from airflow_provider_plusofon.cli.webhooks import main
+from tests.conftest import TOKEN
+
+pytestmark = pytest.mark.integration
+
+SECRET = "cli-header-secret-8d2"
+CRM = "https://crm.example.com/plusofon/calls"
+SPEC_FILE = """
+webhooks:
+  - url: "{{ params.base }}/plusofon/calls"
+    event: create
+    headers:
+      - name: X-Webhook-Secret
+        value: "{{ var.value.cli_secret }}"
+"""
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def spec_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_CLI_SECRET", SECRET)
+    path = tmp_path / "hooks.yaml"
+    path.write_text(SPEC_FILE)
+    return path
+
+
+def test_validate_reports_every_problem_of_every_file_and_sends_nothing(emulator_conn, tmp_path, capsys):
+    good, bad, worse = tmp_path / "good.yaml", tmp_path / "bad.yaml", tmp_path / "worse.json"
+    good.write_text(f"webhooks:\n  - {{url: '{CRM}', event: create}}\n")
+    bad.write_text(f"webhooks:\n  - {{url: '{CRM}', event: hangup}}\n  - {{url: nope, event: create}}\n")
+    worse.write_text('[{"url": "https://a.example", "event": "create", "headers": {"X": "' + SECRET + '"}}]')
+    assert run(capsys, "validate", str(good)) == (0, "1 file(s) valid\n", "")
+    code, _out, err = run(capsys, "validate", str(good), str(bad), str(worse), str(tmp_path / "missing.yaml"))
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0] == f"{bad}: spec #0 ({CRM}): field 'event': 'hangup' is not one of create, answer, destroy"
+    assert lines[1].startswith(f"{bad}: spec #1 (nope): field 'url':")
+    assert lines[2].startswith(f"{worse}: spec #0 (https://a.example): field 'headers': must be a list")
+    assert lines[3] == f"{tmp_path / 'missing.yaml'}: {tmp_path / 'missing.yaml'}: no such file"
+    assert SECRET not in err
+    assert emulator_conn.requests() == []
+
+
+def test_validate_needs_the_params_a_file_uses(spec_file, capsys):
+    code, _, err = run(capsys, "validate", str(spec_file))
+    assert code == 1
+    assert "a template value is missing" in err and "--param" in err
+    assert run(capsys, "validate", str(spec_file), "--param", "base=https://crm.example.com")[0] == 0
+
+
+def test_plan_exits_2_when_something_would_change_and_0_when_nothing_would(emulator_conn, spec_file, capsys):
+    code, out, err = run(capsys, "plan", str(spec_file), "--param", "base=https://crm.example.com")
+    assert code == 2
+    assert f"+ create  {CRM} event=create" in out
+    assert "plan_id: plan-" in out
+    emulator_conn.seed([{"url": CRM, "event": "create", "headers": [{"name": "X-Webhook-Secret", "value": SECRET}]}])
+    code, out, err = run(capsys, "plan", str(spec_file), "--param", "base=https://crm.example.com", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["plan_id"].startswith("plan-") and [u["id"] for u in summary["unchanged"]] == [1]
+    assert SECRET not in out + err and TOKEN not in out + err
+    assert [r["method"] for r in emulator_conn.requests()] == ["GET"] * len(emulator_conn.requests())
+
+
+def test_an_error_is_one_line_without_a_traceback_or_a_secret(emulator_conn, spec_file, capsys, monkeypatch):
+    conn = {**emulator_conn.connection_uri(), "password": TOKEN, "host": "ftp://127.0.0.1"}
+    monkeypatch.setenv("AIRFLOW_CONN_BROKEN", json.dumps(conn))
+    code, _out, err = run(capsys, "plan", str(spec_file), "--conn-id", "broken", "--param", "base=https://a.example")
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("plusofon-webhooks: Connection 'broken': the base URL")
+    assert "Traceback" not in err and TOKEN not in err
+    with pytest.raises(Exception, match="base URL"):
+        main(["--debug", "plan", str(spec_file), "--conn-id", "broken", "--param", "base=https://a.example"])
+
+
+def test_export_writes_no_secret_and_lists_the_variables(emulator_conn, tmp_path, capsys):
+    emulator_conn.seed([{"url": CRM, "event": "create", "headers": [{"name": "X-Webhook-Secret", "value": SECRET}]}])
+    code, out, err = run(capsys, "export", "--rewrite-url", "https://crm.example.com/=https://crm.staging.example/")
+    assert code == 0
+    [spec] = yaml.safe_load(out)["webhooks"]
+    assert spec["url"] == "https://crm.staging.example/plusofon/calls"
+    name = "plusofon_crm_staging_example_plusofon_calls_create_x_webhook_secret"
+    assert spec["headers"] == [{"name": "X-Webhook-Secret", "value": f"{{{{ var.value.{name} }}}}"}]
+    assert err.splitlines()[-1] == f"  {name}"
+    assert SECRET not in out + err
+    target = tmp_path / "exported.yaml"
+    assert run(capsys, "export", "--output", str(target))[0] == 0
+    assert SECRET not in target.read_text() and "webhooks:" in target.read_text()
+    assert run(capsys, "export", "--rewrite-url", "no-equals-sign")[0] == 1
