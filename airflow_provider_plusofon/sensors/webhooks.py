@@ -43,7 +43,8 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     :param webhooks: a list of specs, or a path to a YAML/JSON file of them (templated).
     :param plusofon_conn_id: the Plusofon connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (default from
-        ``[operators] default_deferrable``).
+        ``[operators] default_deferrable``): one try in the worker, then the trigger waits, with the
+        specs' secret values sealed, since Airflow stores trigger arguments in its database.
     :param max_workers: how many requests may run at once.
     """
 
