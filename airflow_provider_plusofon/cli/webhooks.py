@@ -177,47 +177,61 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def with_params(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--param", action="append", default=[], metavar="KEY=VALUE", help="a value for {{ params.KEY }}"
-        )
+    def command(
+        name: str,
+        run: Callable[[argparse.Namespace], int],
+        summary: str,
+        description: str,
+        *,
+        connection: bool = False,
+        params: bool = False,
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=description)
+        sub.set_defaults(run=run)
+        if connection:
+            sub.add_argument(
+                "--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)"
+            )
+        if params:
+            sub.add_argument(
+                "--param", action="append", default=[], metavar="KEY=VALUE", help="a value for {{ params.KEY }}"
+            )
+        return sub
 
-    check = commands.add_parser(
+    command(
         "validate",
-        help="check spec files, without sending anything anywhere",
-        description="Check spec files without sending anything anywhere: exit 0 when every file is valid, "
-        "1 with every problem of every file (file, spec, field). Variables not in the environment get "
-        "stand-in values.",
-    )
-    check.add_argument("files", nargs="+", metavar="FILE")
-    with_params(check)
-    check.set_defaults(run=validate)
+        validate,
+        "check spec files, without sending anything anywhere",
+        "Check spec files without sending anything anywhere: exit 0 when every file is valid, 1 with every "
+        "problem of every file (file, spec, field). Variables not in the environment get stand-in values.",
+        params=True,
+    ).add_argument("files", nargs="+", metavar="FILE")
 
-    show = commands.add_parser(
+    show = command(
         "plan",
-        help="show what ensuring a spec file would change",
-        description="Print the plan of a spec file against the account, as the task log shows it: "
-        "exit 0 when nothing would change, 2 when something would, 1 on error.",
+        plan,
+        "show what ensuring a spec file would change",
+        "Print the plan of a spec file against the account, as the task log shows it: exit 0 when nothing "
+        "would change, 2 when something would, 1 on error.",
+        connection=True,
+        params=True,
     )
     show.add_argument("file", metavar="FILE")
-    show.add_argument("--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)")
     show.add_argument("--prune", action="store_true", help="plan deleting what the file does not declare")
     show.add_argument("--json", action="store_true", help="print the summary (with its plan_id) as JSON")
-    with_params(show)
-    show.set_defaults(run=plan)
 
-    dump = commands.add_parser(
+    dump = command(
         "export",
-        help="write the account's webhooks as a spec file",
-        description="Write the account's webhooks as a spec file (YAML), secrets as {{ var.value.<name> }} "
-        "placeholders; the Variables to set are listed (names only) on stderr.",
+        export,
+        "write the account's webhooks as a spec file",
+        "Write the account's webhooks as a spec file (YAML), secrets as {{ var.value.<name> }} placeholders; "
+        "the Variables to set are listed (names only) on stderr.",
+        connection=True,
     )
-    dump.add_argument("--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)")
     dump.add_argument("--output", help="the file to write (default: standard output)")
     dump.add_argument(
         "--rewrite-url", action="append", default=[], metavar="OLD=NEW", help="rewrite URL prefixes (repeatable)"
     )
-    dump.set_defaults(run=export)
     return parser
 
 
