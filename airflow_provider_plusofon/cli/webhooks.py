@@ -12,12 +12,13 @@ change, 1 an error, shown as one line (a traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from airflow_provider_plusofon.exceptions import PlusofonError, WebhookSpecError
 from airflow_provider_plusofon.webhooks.spec import load_spec_source, parse_specs
@@ -113,7 +114,7 @@ def _mask_and_parse(raw: list[Any]) -> list[Any]:
     return parse_specs(raw)
 
 
-def validate(args: argparse.Namespace) -> int:
+def validate(args: argparse.Namespace, out: TextIO) -> int:
     problems: list[str] = []
     for path in args.files:
         try:
@@ -124,11 +125,11 @@ def validate(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     if problems:
         return EXIT_ERROR
-    print(f"{len(args.files)} file(s) valid")
+    print(f"{len(args.files)} file(s) valid", file=out)
     return EXIT_OK
 
 
-def plan(args: argparse.Namespace) -> int:
+def plan(args: argparse.Namespace, out: TextIO) -> int:
     from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
     from airflow_provider_plusofon.webhooks.reconcile import apply_plan, plan_account
     from airflow_provider_plusofon.webhooks.render import render_plan
@@ -138,14 +139,14 @@ def plan(args: argparse.Namespace) -> int:
     the_plan = plan_account(client, specs, prune=args.prune)
     summary = apply_plan(client, the_plan, dry_run=True)
     if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
+        print(json.dumps(summary, indent=2, sort_keys=True), file=out)
     else:
-        print(render_plan(the_plan, dry_run=True))
-        print(f"plan_id: {summary['plan_id']}")
+        print(render_plan(the_plan, dry_run=True), file=out)
+        print(f"plan_id: {summary['plan_id']}", file=out)
     return EXIT_CHANGES if the_plan.has_changes else EXIT_OK
 
 
-def export(args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace, out: TextIO) -> int:
     from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
     from airflow_provider_plusofon.webhooks.export import to_yaml
 
@@ -161,7 +162,7 @@ def export(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"{len(result.specs)} webhook(s) written to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        out.write(text)
     if result.variables:
         print("Set these Airflow Variables to the values the account holds:", file=sys.stderr)
         for name in result.variables:
@@ -179,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(
         name: str,
-        run: Callable[[argparse.Namespace], int],
+        run: Callable[[argparse.Namespace, TextIO], int],
         summary: str,
         description: str,
         *,
@@ -237,8 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A command line's output is its result; Airflow's INFO lines (read when first imported) are noise.
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    results = sys.stdout
     try:
-        return int(args.run(args))
+        # Only results go to standard output (a plan's JSON, an exported file): whatever Airflow or
+        # a library prints or logs meanwhile (Airflow 3.0 logs each connection it reads) goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            return int(args.run(args, results))
     except Exception as error:
         if args.debug:
             raise
