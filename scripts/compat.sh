@@ -4,6 +4,7 @@
 #
 #   scripts/compat.sh                 every row below
 #   scripts/compat.sh floor newest    only these rows (CI runs the floor; `make test` is the newest)
+#   scripts/compat.sh table           no row: the table of the last results
 #
 # Pins appear only where a release breaks without the constraints file users install it with.
 set -euo pipefail
@@ -71,9 +72,9 @@ while read -r label airflow python pins; do
 done <<<"$MATRIX"
 
 echo
-echo "| row | Airflow | Python | pins | result |"
-echo "| --- | --- | --- | --- | --- |"
-for row in "$RESULTS"/*.row; do
-    [ -f "$row" ] && sed -e 's/^/| /' -e 's/$/ |/' "$row"
-done
+echo "| row | Airflow | Python | pins | result | exit |"
+echo "| --- | --- | --- | --- | --- | --- |"
+while read -r label _; do
+    [ -f "$RESULTS/$label.row" ] && sed -e 's/^/| /' -e 's/$/ |/' "$RESULTS/$label.row"
+done <<<"$MATRIX"
 exit "$failed"
