@@ -56,15 +56,18 @@ def secrets_of(webhooks: Any) -> list[str]:
     return list(dict.fromkeys(value for item in items for value in secret_values(item)))
 
 
-def redact_url(url: Any) -> Any:
-    """The URL with the password of its userinfo replaced, for logs, XCom and messages."""
-    password = url_password(url)
-    if password is None:
+def replace_url_password(url: str, replacement: str) -> str:
+    """``url`` with the password of its userinfo replaced (a URL without one comes back as it is)."""
+    if url_password(url) is None:
         return url
     parts = urlsplit(url)
-    user = parts.username or ""
     host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{replacement}@{host}"))
+
+
+def redact_url(url: Any) -> Any:
+    """The URL with the password of its userinfo replaced, for logs, XCom and messages."""
+    return replace_url_password(url, REDACTED) if isinstance(url, str) else url
 
 
 SEALED_PREFIX = "sealed-"
@@ -91,9 +94,7 @@ def seal(webhook: Mapping[str, Any], key: bytes) -> dict[str, Any]:
         ]
     password = url_password(webhook.get("url"))
     if password is not None:
-        parts = urlsplit(webhook["url"])
-        host = parts.netloc.rsplit("@", 1)[1]
-        sealed["url"] = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{digest(password)}@{host}"))
+        sealed["url"] = replace_url_password(webhook["url"], digest(password))
     return sealed
 
 

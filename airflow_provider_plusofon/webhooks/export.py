@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.hooks.client import PlusofonClient
-from airflow_provider_plusofon.redaction import url_password
+from airflow_provider_plusofon.redaction import replace_url_password
 from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, parse_spec
 
 # The order of a spec's keys in the file: identity first.
@@ -81,11 +81,7 @@ def _with_placeholders(webhook: Mapping[str, Any], names: dict[str, str]) -> dic
         spec[name] = value
     for header in spec.get("headers", []):
         header["value"] = _placeholder(names[f"header:{header['name']}"])
-    if url_password(spec["url"]) is not None:
-        parts = urlsplit(spec["url"])
-        host = parts.netloc.rsplit("@", 1)[1]
-        placeholder = _placeholder(names["url_password"])
-        spec["url"] = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{placeholder}@{host}"))
+    spec["url"] = replace_url_password(spec["url"], _placeholder(names["url_password"]))
     return spec
 
 
