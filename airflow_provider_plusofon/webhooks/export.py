@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.hooks.client import PlusofonClient
 from airflow_provider_plusofon.redaction import replace_url_password
-from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, parse_spec
+from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, WebhookSpec, parse_spec
 
 # The order of a spec's keys in the file: identity first.
 EXPORTED_FIELDS = ("url", "event", "type_call", "type_style", "template", "fields", "headers", "params")
@@ -107,12 +107,16 @@ def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, st
         key=lambda w: (str(w.get("url")), str(w.get("event")), str(w.get("type_call") or ""), w["id"]),
     )
     taken: dict[str, int] = {}
-    exported: list[tuple[int, Any, dict[str, Any]]] = []  # (id, parsed spec, spec with placeholders)
+    specs: list[dict[str, Any]] = []
+    # Only specs with the same url and event can overlap: looking within that group keeps a large
+    # account linear, as parse_specs does.
+    exported: dict[tuple[str, str], list[tuple[int, WebhookSpec]]] = {}
     duplicates: dict[int, list[int]] = {}
     for webhook in webhooks:
         webhook = {**webhook, "url": _rewrite(str(webhook.get("url") or ""), rewrite_urls)}
         parsed = parse_spec({k: webhook.get(k) for k in ("url", "event", "type_call") if webhook.get(k) is not None})
-        twin = next((webhook_id for webhook_id, other, _ in exported if parsed.overlaps(other)), None)
+        group = exported.setdefault((parsed.url, parsed.event), [])
+        twin = next((webhook_id for webhook_id, other in group if parsed.overlaps(other)), None)
         if twin is not None:
             duplicates.setdefault(twin, []).append(webhook["id"])
             continue
@@ -122,8 +126,8 @@ def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, st
             if taken.setdefault(name, webhook["id"]) != webhook["id"]:
                 name = f"{name}_{webhook['id']}"  # two webhooks would share it: the id keeps them apart
             names[secret] = name
-        exported.append((webhook["id"], parsed, _with_placeholders(webhook, names)))
-    specs = [spec for _, _, spec in exported]
+        group.append((webhook["id"], parsed))
+        specs.append(_with_placeholders(webhook, names))
     variables = sorted({name for spec in specs for name in re.findall(r"var\.value\.(\w+)", str(spec))})
     return Export(specs=specs, variables=variables, duplicates=duplicates)
 
