@@ -140,7 +140,10 @@ class PlusofonHook(BaseHook):
     @cached_property
     def client(self) -> PlusofonClient:
         """The HTTP client, created (and the connection read) on first use."""
-        return PlusofonClient(self.config, max_workers=self.max_workers, on_secrets=mask_secrets, logger=self.log)
+        return self._client_for(self.config)
+
+    def _client_for(self, config: PlusofonConnectionConfig) -> PlusofonClient:
+        return PlusofonClient(config, max_workers=self.max_workers, on_secrets=mask_secrets, logger=self.log)
 
     def get_conn(self, *, max_retries: int | None = None) -> PlusofonClient:
         """
@@ -151,8 +154,7 @@ class PlusofonHook(BaseHook):
         """
         if max_retries is None:
             return self.client
-        config = dataclasses.replace(self.config, max_retries=max_retries)
-        return PlusofonClient(config, max_workers=self.max_workers, on_secrets=mask_secrets, logger=self.log)
+        return self._client_for(dataclasses.replace(self.config, max_retries=max_retries))
 
     def list_webhooks(self, type: str | None = None) -> list[dict[str, Any]]:
         """
