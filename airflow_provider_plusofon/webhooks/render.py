@@ -24,10 +24,19 @@ def _change_text(name: str, current: Any, desired: Any) -> str:
     return f"{name}: {described['before']!r} -> {described['after']!r}"
 
 
+def _one_line(text: str) -> str:
+    # URLs, events and header names come from the server: a line break or other control
+    # character in one must not forge lines in a task log or break out of a Markdown block.
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def render_plan(plan: Plan, *, dry_run: bool = False) -> str:
     """
     A readable table of the plan: ``+ create``, ``~ update`` with each changed field, ``- delete``
-    with its reason, and a count of what is unchanged.
+    with its reason, and a count of what is unchanged. Each line is one line: characters that are
+    not printable are shown escaped (``\\n``).
     """
     counts = (
         f"{len(plan.creates)} to create, {len(plan.updates)} to update, "
@@ -46,4 +55,4 @@ def render_plan(plan: Plan, *, dry_run: bool = False) -> str:
         lines.append(f"  ! duplicates  {label} matches {len(ids)} webhooks: {', '.join(f'#{i}' for i in ids)}")
     if not plan.has_changes:
         lines.append("  No changes: the account matches the specs.")
-    return "\n".join(lines)
+    return "\n".join(_one_line(line) for line in lines)

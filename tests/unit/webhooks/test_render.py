@@ -25,3 +25,20 @@ def test_render_plan_table():
 def test_render_no_changes():
     specs = parse_specs([{"url": A, "event": "create"}])
     assert "No changes" in render_plan(plan(specs, [webhook(1)]))
+
+
+def test_render_keeps_what_the_server_sent_on_one_line():
+    # a hostile account: a URL and a header name that would forge a plan line, or a Markdown block's end
+    forged = "https://evil.example/x\n  + create  https://forged.example event=create\r\u2028```"
+    result = plan(
+        parse_specs([{"url": A, "event": "create", "headers": [{"name": "X-Other", "value": "w"}]}]),
+        [webhook(1, headers=[{"name": "X-A\nB", "value": "v"}]), webhook(2, url=forged)],
+        prune=True,
+    )
+    lines = render_plan(result).splitlines()
+    assert len(lines) == 5
+    assert lines[3] == (
+        "  - delete  #2 https://evil.example/x\\n  + create  https://forged.example event=create\\r\\u2028``` "
+        "event=create type_call=inbound"
+    )
+    assert lines[2] == "      headers (added X-Other; removed X-A\\nB)"
