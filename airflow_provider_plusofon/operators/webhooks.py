@@ -240,9 +240,10 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     anything is written. Running it twice sends no write the second time.
 
     Returns (XCom) ``{"created": [...], "updated": [...], "deleted": [...], "unchanged": [...],
-    "duplicates": {...}, "dry_run": bool, "plan_id": "plan-…"}``, each item with ``id``, ``url``, ``event``,
-    ``type_call`` (and ``changes`` for creates and updates, ``reason`` for deletes); header
-    values and URL passwords never appear in it.
+    "duplicates": {...}, "dry_run": bool, "plan_id": "plan-…", "plan_text": "…"}``, each item with
+    ``id``, ``url``, ``event``, ``type_call`` (and ``changes`` for creates and updates, ``reason``
+    for deletes); ``plan_text`` is the plan table of the log, for a person to review (an approval
+    task's body, say). Header values and URL passwords never appear in it.
 
     :param webhooks: a list of specs (mappings with ``url``, ``event`` and optionally
         ``type_call``, ``type_style``, ``fields``, ``headers``, ``params``, ``template``), or a path

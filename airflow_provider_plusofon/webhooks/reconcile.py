@@ -268,7 +268,8 @@ def apply_plan(
     client: PlusofonClient, plan: Plan, *, dry_run: bool = False, approved_plan_id: str | None = None
 ) -> dict[str, Any]:
     """
-    Carry out a plan and return its summary (with its ``plan_id``): the updates, then the creates
+    Carry out a plan and return its summary (with its ``plan_id``, and as ``plan_text`` the table
+    the task log shows, for a person to review): the updates, then the creates
     (each batch concurrently), the deletes last.
 
     Deletions wait until every create and update succeeded: when anything fails, nothing is
@@ -280,7 +281,11 @@ def apply_plan(
     :param approved_plan_id: apply only if this plan's id is this one (the id of a plan a person
         reviewed); otherwise raise :class:`StalePlanError` before any write.
     """
-    summary = {**plan.summary(dry_run=dry_run), "plan_id": plan_id(plan, client.config.seal_key)}
+    summary = {
+        **plan.summary(dry_run=dry_run),
+        "plan_id": plan_id(plan, client.config.seal_key),
+        "plan_text": render_plan(plan, dry_run=dry_run),
+    }
     if approved_plan_id is not None and approved_plan_id != summary["plan_id"]:
         raise StalePlanError(approved_plan_id, summary["plan_id"], render_plan(plan, dry_run=True))
     if dry_run:

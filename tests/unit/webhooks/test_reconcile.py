@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -357,3 +358,16 @@ def test_a_stale_approved_plan_id_writes_nothing(client, requests_mock):
     assert caught.value.plan_id == reviewed
     assert "+ create" in caught.value.plan and "- delete" in caught.value.plan
     assert [r.method for r in requests_mock.request_history] == ["GET"]
+
+
+def test_the_summary_carries_the_plan_table_a_reviewer_reads(client, requests_mock):
+    secret_header = {"name": "X-Key", "value": "summary-secret-77"}
+    requests_mock.get(LIST_URL, json=paginator([item(1, url="https://old.example")], 1, 1))
+    plan = plan_account(client, parse_specs([{**BODY, "headers": [secret_header]}]), prune=True)
+    summary = apply_plan(client, plan, dry_run=True)
+    assert summary["plan_text"].splitlines()[0] == (
+        "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 0 to update, 1 to delete, 0 unchanged"
+    )
+    assert f"+ create  {BODY['url']} event={BODY['event']}" in summary["plan_text"]
+    assert "- delete  #1 https://old.example" in summary["plan_text"]
+    assert "summary-secret-77" not in json.dumps(summary)
