@@ -1,13 +1,20 @@
 """
-### Audit the Plusofon webhooks for drift, daily
+### Audit the Plusofon webhooks daily; repair only the plan a person approved
 
-`plan_webhooks` compares the account with `webhooks/<environment>.yaml` without writing
-anything (a dry run: the plan is the audit). The readable plan is in its log and the summary in
-its XCom. When anything drifted (missing, changed or duplicated webhooks), `report_drift` fails
-and `alert_on_drift` is called: replace it with your Slack/e-mail/PagerDuty notifier.
+1. `plan_webhooks` compares the account with `webhooks/<environment>.yaml` and writes nothing (a
+   dry run: the plan is the audit). Its log and XCom hold the plan and its `plan_id`.
+2. When the plan would write something, `approve_repair` asks for approval under **Required
+   actions**, showing the plan. Nobody answering within 20 hours counts as a rejection.
+3. On approval, `repair_webhooks` applies the plan with `approved_plan_id`: it plans afresh and
+   writes only if the plan is still the one that was approved. If the account changed in between,
+   it fails with `StalePlanError` and writes nothing; tomorrow's audit asks again.
+4. `report_drift` fails the run, and `alert_on_drift` is called, when drift was found and not
+   repaired (rejected, unanswered, or only duplicates to look at). A failed repair alerts too.
+   Replace `alert_on_drift` with your Slack/e-mail/PagerDuty notifier.
 
-`repair_webhooks` applies the plan only when the run's `repair` param is true; then the run
-succeeds if the repair did.
+Airflow 3.0 has no approval tasks. There the approval is a run triggered with the param
+`approved_plan_id` set to the `plan_id` the failed audit printed. The repair then applies that
+plan only if it is still the current one.
 """
 
 from __future__ import annotations
@@ -16,18 +23,51 @@ import logging
 from typing import Any
 
 import pendulum
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowOptionalProviderFeatureException
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 
+try:
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+except (ImportError, AirflowOptionalProviderFeatureException):  # Airflow 3.0: no human-in-the-loop tasks
+    ApprovalOperator = None
+else:
+
+    class RecordedApprovalOperator(ApprovalOperator):  # type: ignore[misc,valid-type]
+        """An ApprovalOperator that keeps the answer in XCom (key ``answer``) whatever it is:
+        a rejection skips the downstream tasks and ends the task before its result is pushed."""
+
+        def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+            answer = {k: event.get(k) for k in ("chosen_options", "responded_by_user", "timedout")}
+            context["ti"].xcom_push(key="answer", value=answer)
+            return super().execute_complete(context, event)
+
+
 SPEC_FILE = "webhooks/{{ params.environment }}.yaml"
+PLANNED = "ti.xcom_pull(task_ids='plan_webhooks')"
+APPROVAL_TIMEOUT = pendulum.duration(hours=20)  # answered (or rejected) before the next daily run
+APPROVAL_BODY = f"""\
+The daily audit of **{{{{ params.environment }}}}** found webhooks that differ from
+`webhooks/{{{{ params.environment }}}}.yaml`.
+
+**Approve** to apply exactly this plan, `{{{{ {PLANNED}['plan_id'] }}}}`. If the account changes
+before the repair runs, the repair writes nothing and fails, and tomorrow's audit asks again.
+**Reject** to leave the account as it is: the run then fails and raises the drift alert.
+
+{{{{ {PLANNED}['plan_text'] | indent(4, first=True) }}}}
+"""
 log = logging.getLogger(__name__)
 
 
 def has_drift(summary: dict[str, Any]) -> bool:
     """Whether a plan summary has anything to change or any duplicate to look at."""
-    return any(summary.get(kind) for kind in ("created", "updated", "deleted", "duplicates"))
+    return has_writes(summary) or bool(summary.get("duplicates"))
+
+
+def has_writes(summary: dict[str, Any]) -> bool:
+    """Whether applying the plan would write anything."""
+    return any(summary.get(kind) for kind in ("created", "updated", "deleted"))
 
 
 def alert_on_drift(context: Any) -> None:
@@ -35,9 +75,24 @@ def alert_on_drift(context: Any) -> None:
     log.error("ALERT: Plusofon webhooks drifted (run %s): %s", context["run_id"], context.get("exception"))
 
 
+def why_not_repaired(summary: dict[str, Any], answer: dict[str, Any] | None) -> str:
+    """What stopped the repair, from the plan and the approval task's answer."""
+    if not has_writes(summary):
+        return "there is nothing to write, only duplicates to look at (see plan_webhooks' log)"
+    if ApprovalOperator is None:
+        return (
+            "on Airflow 3.0 a repair is approved by triggering this DAG with "
+            f'{{"approved_plan_id": "{summary["plan_id"]}"}}; see plan_webhooks\' log for the plan'
+        )
+    responder = (answer or {}).get("responded_by_user")
+    if responder is None:
+        return f"nobody answered approve_repair within {APPROVAL_TIMEOUT.in_words()}"
+    return f"{responder.get('name') or responder.get('id')} rejected the repair of plan {summary['plan_id']}"
+
+
 with DAG(
     dag_id="plusofon_webhook_audit",
-    description="Daily dry-run plan of the Plusofon webhooks; fails and alerts on drift.",
+    description="Daily dry-run plan of the Plusofon webhooks; repairs what a person approves, alerts on the rest.",
     doc_md=__doc__,
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -48,29 +103,60 @@ with DAG(
     params={
         "environment": Param("staging", enum=["staging", "production"]),
         "receiver_base_url": Param("https://crm.example.com", type="string"),
-        "repair": Param(False, type="boolean", description="apply the plan when drift is found"),
+        **(
+            {}
+            if ApprovalOperator is not None
+            else {"approved_plan_id": Param("", type="string", description="apply this plan (its plan_id)")}
+        ),
     },
 ) as dag:
     plan_webhooks = EnsureWebhooksOperator(task_id="plan_webhooks", webhooks=SPEC_FILE, dry_run=True)
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
-    def repair_allowed(summary: dict[str, Any], params: dict[str, Any] | None = None) -> bool:
-        """Go on to the repair only when there is drift and the run allows repairing it."""
-        return has_drift(summary) and bool((params or {}).get("repair"))
+    def needs_repair(summary: dict[str, Any]) -> bool:
+        """Ask for approval only when the plan would write something."""
+        return has_writes(summary)
 
-    repair_webhooks = EnsureWebhooksOperator(task_id="repair_webhooks", webhooks=SPEC_FILE, retries=0)
+    if ApprovalOperator is not None:
+        approve_repair = RecordedApprovalOperator(
+            task_id="approve_repair",
+            subject="Plusofon webhooks drifted in {{ params.environment }}: apply the repair?",
+            body=APPROVAL_BODY,
+            defaults="Reject",
+            response_timeout=APPROVAL_TIMEOUT,
+            retries=0,
+        )
+        approved_plan_id = f"{{{{ {PLANNED}['plan_id'] }}}}"  # the plan the approver was shown
+    else:
 
+        @task.short_circuit(task_id="approve_repair", ignore_downstream_trigger_rules=False)
+        def approved_in_run_conf(params: dict[str, Any] | None = None) -> bool:
+            """Airflow 3.0: the run's approved_plan_id param is the approval."""
+            return bool((params or {}).get("approved_plan_id"))
+
+        approve_repair = approved_in_run_conf()
+        approved_plan_id = "{{ params.approved_plan_id }}"
+
+    repair_webhooks = EnsureWebhooksOperator(
+        task_id="repair_webhooks",
+        webhooks=SPEC_FILE,
+        approved_plan_id=approved_plan_id,
+        retries=0,  # a stale plan stays stale
+        on_failure_callback=alert_on_drift,
+    )
+
+    # Not downstream of approve_repair itself: a rejection skips that task's direct downstream.
     @task(trigger_rule="none_failed", retries=0, on_failure_callback=alert_on_drift)
-    def report_drift(summary: dict[str, Any], repaired: dict[str, Any] | None = None) -> dict[str, Any]:
+    def report_drift(summary: dict[str, Any], repaired: dict[str, Any] | None = None, ti: Any = None) -> dict[str, Any]:
         """Fail (and alert) when the plan found drift that was not repaired."""
-        if has_drift(summary) and repaired is None:
-            counts = ", ".join(f"{len(summary[k])} {k}" for k in ("created", "updated", "deleted"))
-            duplicates = summary.get("duplicates") or "none"
-            raise AirflowFailException(
-                f"Plusofon webhooks drifted: would be {counts}; duplicates: {duplicates}. "
-                "See plan_webhooks' log for the plan; re-run with repair=true to apply it."
-            )
-        return summary
+        if not has_drift(summary) or repaired is not None:
+            return repaired or summary
+        answer = ti.xcom_pull(task_ids="approve_repair", key="answer") if ti is not None else None
+        counts = ", ".join(f"{len(summary[k])} {k}" for k in ("created", "updated", "deleted"))
+        raise AirflowFailException(
+            f"Plusofon webhooks drifted (would be {counts}; duplicates: {summary.get('duplicates') or 'none'}) "
+            f"and were not repaired: {why_not_repaired(summary, answer)}."
+        )
 
-    repair_allowed(plan_webhooks.output) >> repair_webhooks
+    needs_repair(plan_webhooks.output) >> approve_repair >> repair_webhooks
     report_drift(plan_webhooks.output, repair_webhooks.output)

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
+from approvals import Approver, TimeoutSweep, hitl_available  # noqa: F401  (for the tests)
 from demo import AIRFLOW_3_0_MASK_LEAK, dag_bag, lines_showing, only_airflow_3_0_mask_leak
 
 EXAMPLE_DAGS = REPO / "example_dags"

@@ -10,7 +10,7 @@ from tests.e2e.conftest import EXAMPLE_DAGS, dag_bag
 
 EXPECTED = {
     "plusofon_bootstrap_webhooks": {"ensure_webhooks", "verify_webhooks"},
-    "plusofon_webhook_audit": {"plan_webhooks", "repair_allowed", "repair_webhooks", "report_drift"},
+    "plusofon_webhook_audit": {"plan_webhooks", "needs_repair", "approve_repair", "repair_webhooks", "report_drift"},
     "plusofon_call_pipeline": {"wait_for_webhooks", "load_call_records"},
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ import yaml
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 from airflow_provider_plusofon.webhooks.spec import parse_specs
 from tests.conftest import TOKEN
-from tests.e2e.conftest import EXAMPLE_DAGS, assert_no_secret
+from tests.e2e.conftest import EXAMPLE_DAGS, Approver, TimeoutSweep, assert_no_secret, dag_bag, hitl_available
 
 pytestmark = pytest.mark.e2e
 
@@ -112,32 +113,148 @@ def test_bootstrap_production_with_params(env, dagbag):
     }
 
 
-def test_audit_detects_drift_and_repairs_only_when_allowed(env, dagbag):
-    dagbag.dags["plusofon_bootstrap_webhooks"].test()
-    audit = dagbag.dags["plusofon_webhook_audit"]
+AUDIT = "plusofon_webhook_audit"
+HITL = hitl_available()
+needs_hitl = pytest.mark.skipif(not HITL, reason="approval tasks need Airflow 3.1+ (3.0 approves by run conf)")
+needs_no_hitl = pytest.mark.skipif(HITL, reason="Airflow 3.0's approval by run conf")
 
-    clean = audit.test()
-    assert clean.state == "success"
-    assert task_states(clean)["repair_webhooks"] == "skipped"
 
-    # someone changes a webhook by hand in the Plusofon account
+def alerts(caplog) -> int:
+    """How many times the audit's alert_on_drift was called."""
+    return sum("ALERT: Plusofon webhooks drifted" in record.getMessage() for record in caplog.records)
+
+
+def printed(capsys) -> str:
+    """What the run printed: task logs on stdout, the alert's log record on stderr."""
+    output = capsys.readouterr()
+    return output.out + output.err
+
+
+def drift_one_webhook(env) -> dict:
+    """Someone changes a webhook by hand in the Plusofon account (not through the API we watch)."""
     drifted = next(w for w in env.webhooks() if w["event"] == "create")
     env.state.replace(drifted["id"], {**drifted, "type_style": "short"})
     env.state.clear_requests()
-    found = audit.test()
-    assert found.state == "failed"
-    assert task_states(found)["report_drift"] == "failed"
-    plan = xcoms(found)["plan_webhooks"]
-    assert plan["dry_run"] is True
-    assert plan["updated"][0]["id"] == drifted["id"]
-    assert plan["updated"][0]["changes"] == {"type_style": {"before": "short", "after": "long"}}
+    return drifted
+
+
+def test_audit_of_a_clean_account_asks_nobody_and_writes_nothing(env, dagbag):
+    dagbag.dags["plusofon_bootstrap_webhooks"].test()
+    env.state.clear_requests()
+    clean = dagbag.dags[AUDIT].test()
+    assert clean.state == "success"
+    states = task_states(clean)
+    assert states["needs_repair"] == "success"
+    assert states["approve_repair"] == states["repair_webhooks"] == "skipped"
+    assert states["report_drift"] == "success"
+    assert writes(env) == []
+
+
+@needs_hitl
+def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, caplog):
+    dagbag.dags["plusofon_bootstrap_webhooks"].test()
+    drifted = drift_one_webhook(env)
+    with Approver(AUDIT, "approve_repair", "Approve", user="ops-reviewer") as approver:
+        run = dagbag.dags[AUDIT].test()
+    assert run.state == "success"
+    assert task_states(run) == dict.fromkeys(
+        ("plan_webhooks", "needs_repair", "approve_repair", "repair_webhooks", "report_drift"), "success"
+    )
+    planned, repaired = xcoms(run)["plan_webhooks"], xcoms(run)["repair_webhooks"]
+    # the approver was shown the plan, and the repair applied that very plan
+    assert approver.subject == "Plusofon webhooks drifted in staging: apply the repair?"
+    assert planned["plan_id"] in approver.body
+    assert f"    ~ update  #{drifted['id']} {RECEIVER}/plusofon/calls event=create" in approver.body
+    assert "      type_style: 'short' -> 'long'" in approver.body
+    assert repaired["plan_id"] == planned["plan_id"]
+    assert xcoms(run)["approve_repair"]["chosen_options"] == ["Approve"]
+    assert writes(env) == ["PUT"]
+    assert env.state.get(drifted["id"])["type_style"] == "long"
+    assert alerts(caplog) == 0
+    output = capsys.readouterr()
+    assert_no_secret(output.out + output.err + approver.body + json.dumps(xcoms(run)), HEADER_SECRET, TOKEN)
+
+
+@needs_hitl
+def test_audit_rejected_writes_nothing_and_says_who_rejected(env, dagbag, capsys, caplog):
+    dagbag.dags["plusofon_bootstrap_webhooks"].test()
+    drifted = drift_one_webhook(env)
+    with Approver(AUDIT, "approve_repair", "Reject", user="night-shift"):
+        run = dagbag.dags[AUDIT].test()
+    assert run.state == "failed"
+    states = task_states(run)
+    assert (states["approve_repair"], states["repair_webhooks"], states["report_drift"]) == (
+        "success",
+        "skipped",
+        "failed",
+    )
     assert writes(env) == []
     assert env.state.get(drifted["id"])["type_style"] == "short"
+    plan_id = xcoms(run)["plan_webhooks"]["plan_id"]
+    out = printed(capsys)
+    assert f"night-shift rejected the repair of plan {plan_id}" in out
+    assert alerts(caplog) == 1
 
-    repaired = audit.test(run_conf={"repair": True})
+
+@needs_hitl
+def test_audit_unanswered_counts_as_rejected(env, dagbag, capsys, caplog):
+    dagbag.dags["plusofon_bootstrap_webhooks"].test()
+    drift_one_webhook(env)
+    audit = dagbag.dags[AUDIT]
+    audit.get_task("approve_repair").response_timeout = datetime.timedelta(seconds=1)
+    with TimeoutSweep(AUDIT, "approve_repair"):
+        run = audit.test()
+    assert run.state == "failed"
+    assert task_states(run)["repair_webhooks"] == "skipped"
+    assert writes(env) == []
+    out = printed(capsys)
+    assert "nobody answered approve_repair within 20 hours" in out
+    assert alerts(caplog) == 1
+
+
+@needs_hitl
+def test_audit_approval_of_a_plan_gone_stale_writes_nothing(env, dagbag, capsys, caplog):
+    dagbag.dags["plusofon_bootstrap_webhooks"].test()
+    drifted = drift_one_webhook(env)
+
+    def someone_edits_it_again() -> None:  # after the plan was shown, before it is approved
+        env.state.replace(drifted["id"], {**env.state.get(drifted["id"]), "type_style": "short", "template": "x"})
+
+    with Approver(AUDIT, "approve_repair", "Approve", before_answering=someone_edits_it_again):
+        run = dagbag.dags[AUDIT].test()
+    assert run.state == "failed"
+    states = task_states(run)
+    assert (states["approve_repair"], states["repair_webhooks"]) == ("success", "failed")
+    assert writes(env) == []
+    assert env.state.get(drifted["id"])["template"] == "x"
+    out = printed(capsys)
+    assert "StalePlanError" in out and xcoms(run)["plan_webhooks"]["plan_id"] in out
+    assert alerts(caplog) == 1
+
+
+@needs_no_hitl
+def test_audit_on_airflow_3_0_repairs_only_a_plan_approved_in_the_run_conf(env, dagbag, capsys, caplog):
+    dagbag.dags["plusofon_bootstrap_webhooks"].test()
+    drifted = drift_one_webhook(env)
+    found = dagbag.dags[AUDIT].test()
+    assert found.state == "failed"
+    assert task_states(found)["repair_webhooks"] == "skipped"
+    plan_id = xcoms(found)["plan_webhooks"]["plan_id"]
+    assert f'{{"approved_plan_id": "{plan_id}"}}' in printed(capsys)
+    assert writes(env) == []
+
+    stale = dag_bag(str(EXAMPLE_DAGS)).dags[AUDIT].test(run_conf={"approved_plan_id": "plan-" + "0" * 24})
+    assert stale.state == "failed"
+    assert task_states(stale)["repair_webhooks"] == "failed"
+    assert "StalePlanError" in printed(capsys)
+    assert writes(env) == []
+    assert alerts(caplog) == 2  # the unapproved drift, then the stale plan
+
+    repaired = dag_bag(str(EXAMPLE_DAGS)).dags[AUDIT].test(run_conf={"approved_plan_id": plan_id})
     assert repaired.state == "success"
-    assert env.state.get(drifted["id"])["type_style"] == "long"
+    assert xcoms(repaired)["repair_webhooks"]["plan_id"] == plan_id
     assert writes(env) == ["PUT"]
+    assert env.state.get(drifted["id"])["type_style"] == "long"
 
 
 def test_pipeline_waits_behind_the_deferrable_sensor_until_webhooks_exist(env, dagbag):
