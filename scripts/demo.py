@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from approvals import Approver, hitl_available
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess
 
@@ -153,16 +154,35 @@ def main() -> int:
         subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
         say(f"2. Airflow home with SQLite in {workdir / 'airflow'} (task logs: {log_path})\n")
 
-        def run(dag_id: str, **conf: Any) -> tuple[Any, list[str]]:
+        def run(dag_id: str, approver: Approver | None = None, **conf: Any) -> tuple[Any, list[str]]:
             mark = len(emulator.requests())
-            with quiet_into(log_path):
+            with quiet_into(log_path), approver or contextlib.nullcontext():
                 bag = dag_bag(str(EXAMPLE_DAGS))  # fresh: dag.test(run_conf=...) sticks to the DAG object
                 dag_run = bag.dags[dag_id].test(run_conf=conf or None) if not bag.import_errors else None
             check(dag_run is not None, f"example DAGs failed to import: {bag.import_errors}")
             writes = [f"{r['method']} {r['path']}" for r in emulator.requests()[mark:] if r["method"] != "GET"]
             return dag_run, writes
 
-        say("3. Bootstrap (plusofon_bootstrap_webhooks): ensure webhooks/staging.yaml, then verify")
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [str(Path(sys.executable).with_name("plusofon-webhooks")), *args]
+            return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+        say("3. Adopting the account: export what it holds as a spec file (plusofon-webhooks export)")
+        exported = workdir / "exported.yaml"
+        done = cli("export", "--conn-id", "plusofon_default", "--output", str(exported))
+        check(done.returncode == 0, f"export failed: {done.stderr.strip()[-300:]}")
+        variables = [line.strip() for line in done.stderr.splitlines() if line.startswith("  ")]
+        yaml_text = exported.read_text()
+        say(f"   {len(SEED)} webhooks written to exported.yaml; header values became placeholders:")
+        say("\n".join(f"      {line.strip()}" for line in yaml_text.splitlines() if "var.value" in line))
+        check(HEADER_SECRET not in yaml_text and len(variables) == 1, "export wrote a secret, or no Variable")
+        os.environ[f"AIRFLOW_VAR_{variables[0].upper()}"] = HEADER_SECRET
+        done = cli("plan", "--conn-id", "plusofon_default", str(exported))
+        say(f"   with the Variable {variables[0]} set, plusofon-webhooks plan of that file: exit {done.returncode}")
+        say("\n".join(f"      {line.strip()}" for line in done.stdout.splitlines()[1:]))
+        check(done.returncode == 0, f"the exported file does not plan to nothing: {done.stdout}{done.stderr}")
+
+        say("\n4. Bootstrap (plusofon_bootstrap_webhooks): ensure webhooks/staging.yaml, then verify")
         first, writes = run("plusofon_bootstrap_webhooks")
         summary = xcom(first, "ensure_webhooks")
         say(f"   run {first.state}; writes sent: {', '.join(writes) or 'none'}")
@@ -177,7 +197,7 @@ def main() -> int:
             "an unmanaged webhook vanished",
         )
 
-        say("\n4. Audit (plusofon_webhook_audit): a dry-run plan, fails on drift")
+        say("\n5. Audit (plusofon_webhook_audit): a dry-run plan; asks for approval only when something drifted")
         clean, writes = run("plusofon_webhook_audit")
         say(f"   run {clean.state}: no drift; writes sent: {', '.join(writes) or 'none'}")
         check(clean.state == "success" and not writes, "the audit of a clean account did not pass quietly")
@@ -187,32 +207,38 @@ def main() -> int:
         changed["fields"] = [{"before": "call_id", "after": "id"}]
         answer = api.put(f"{emulator.base_url}/api/v1/webhooks/{target['id']}", json=changed, timeout=5)
         check(answer.ok, "the out-of-band change was refused")
-        say(f"\n5. Out of band, someone edits webhook #{target['id']} in the Plusofon account (renames call_id)")
+        say(f"\n6. Out of band, someone edits webhook #{target['id']} in the Plusofon account (renames call_id)")
 
-        drift, writes = run("plusofon_webhook_audit")
-        plan = xcom(drift, "plan_webhooks")
-        say(f"   audit run {drift.state} (drift found, alert raised); writes sent: {', '.join(writes) or 'none'}")
-        say("\n".join(describe(plan)))
-        check(drift.state == "failed" and not writes, "the audit did not flag the drift, or wrote something")
+        expected = [f"PUT /api/v1/webhooks/{target['id']}"]
+        if hitl_available():
+            say("\n7. Audit again: it finds the drift and asks under Required actions; ops-reviewer approves")
+            approver = Approver("plusofon_webhook_audit", "approve_repair", "Approve", user="ops-reviewer")
+            audit, writes = run("plusofon_webhook_audit", approver)
+            say(f"   asked: {approver.subject}")
+            shown_plan = [line[4:] for line in (approver.body or "").splitlines() if line.startswith("    ")]
+            say("\n".join(f"      {line}" for line in shown_plan))
+        else:
+            say("\n7. Audit again: it finds the drift and fails; Airflow 3.0 has no approval tasks, so the")
+            say("   reviewer approves the plan by triggering the audit with its plan_id")
+            found, writes = run("plusofon_webhook_audit")
+            plan_id = xcom(found, "plan_webhooks")["plan_id"]
+            check(found.state == "failed" and not writes, "the audit did not flag the drift, or wrote something")
+            say(f"   audit run {found.state}: drift found, alert raised, nothing written; plan {plan_id}")
+            audit, writes = run("plusofon_webhook_audit", approved_plan_id=plan_id)
+        planned, repaired = xcom(audit, "plan_webhooks"), xcom(audit, "repair_webhooks")
+        applied = repaired and repaired["plan_id"]
+        say(f"   run {audit.state}; applied plan {applied}; writes sent: {', '.join(writes) or 'none'}")
         check(
-            [u["id"] for u in plan["updated"]] == [target["id"]],
-            "the audit's plan does not name the edited webhook",
+            audit.state == "success" and writes == expected and repaired["plan_id"] == planned["plan_id"],
+            "the approved repair was not exactly the reviewed plan's one PUT",
         )
 
-        say("\n6. Bootstrap again: repairs the drift with one PUT")
-        repair, writes = run("plusofon_bootstrap_webhooks")
-        say(f"   run {repair.state}; writes sent: {', '.join(writes) or 'none'}")
-        check(
-            repair.state == "success" and writes == [f"PUT /api/v1/webhooks/{target['id']}"],
-            "repair was not one PUT",
-        )
-
-        say("\n7. Bootstrap a third time: nothing to change")
+        say("\n8. Bootstrap again: nothing to change")
         third, writes = run("plusofon_bootstrap_webhooks")
         say(f"   run {third.state}; writes sent: {', '.join(writes) or 'none'}")
-        check(third.state == "success" and not writes, "the third bootstrap wrote something")
+        check(third.state == "success" and not writes, "the bootstrap after the repair wrote something")
 
-        say("\n8. The call pipeline (plusofon_call_pipeline): deferrable sensor, then the load")
+        say("\n9. The call pipeline (plusofon_call_pipeline): deferrable sensor, then the load")
         pipeline, _ = run("plusofon_call_pipeline")
         loaded = xcom(pipeline, "load_call_records")
         say(f"   run {pipeline.state}; loaded behind webhooks {loaded and loaded['webhook_ids']}")
