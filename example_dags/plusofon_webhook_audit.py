@@ -19,6 +19,7 @@ plan only if it is still the current one.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 
@@ -46,7 +47,7 @@ else:
 
 SPEC_FILE = "webhooks/{{ params.environment }}.yaml"
 PLANNED = "ti.xcom_pull(task_ids='plan_webhooks')"
-APPROVAL_TIMEOUT = pendulum.duration(hours=20)  # answered (or rejected) before the next daily run
+APPROVAL_HOURS = 20  # answered (or rejected) before the next daily run
 APPROVAL_BODY = f"""\
 The daily audit of **{{{{ params.environment }}}}** found webhooks that differ from
 `webhooks/{{{{ params.environment }}}}.yaml`.
@@ -86,7 +87,7 @@ def why_not_repaired(summary: dict[str, Any], answer: dict[str, Any] | None) -> 
         )
     responder = (answer or {}).get("responded_by_user")
     if responder is None:
-        return f"nobody answered approve_repair within {APPROVAL_TIMEOUT.in_words()}"
+        return f"nobody answered approve_repair within {APPROVAL_HOURS} hours"
     return f"{responder.get('name') or responder.get('id')} rejected the repair of plan {summary['plan_id']}"
 
 
@@ -123,7 +124,8 @@ with DAG(
             subject="Plusofon webhooks drifted in {{ params.environment }}: apply the repair?",
             body=APPROVAL_BODY,
             defaults="Reject",
-            response_timeout=APPROVAL_TIMEOUT,
+            # a datetime.timedelta: Airflow 3.3 sends it to the API server, which cannot take pendulum's
+            response_timeout=datetime.timedelta(hours=APPROVAL_HOURS),
             retries=0,
         )
         approved_plan_id = f"{{{{ {PLANNED}['plan_id'] }}}}"  # the plan the approver was shown
