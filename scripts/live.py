@@ -9,7 +9,10 @@ bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
    trigger picked up by the triggerer, while the account has no webhooks;
 2. bootstraps the account (``plusofon_bootstrap_webhooks``): the waiting pipeline must then finish;
 3. runs the audit, which must find nothing to change;
-4. checks that neither the API token nor the header secret appears in any log file or in the
+4. changes a webhook by hand, runs the audit again: its approval task must wait for input, show
+   the plan through the public REST API, and on a reviewer's approval there (logged in with a
+   password, as a person is) apply that plan with one write;
+5. checks that neither the API token nor the header secret appears in any log file or in the
    metadata database, and stops everything it started.
 
 Exit 0 when all of that held, 1 with the reason (and the services' logs' tails) otherwise.
@@ -17,6 +20,7 @@ Exit 0 when all of that held, 1 with the reason (and the services' logs' tails) 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -28,6 +32,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -45,6 +51,8 @@ SERVICES = {
 }
 STEP_TIMEOUT_SECONDS = 150
 SECRETS = (TOKEN, HEADER_SECRET)
+REVIEWER = "ops-reviewer"
+AUDIT = "plusofon_webhook_audit"
 
 
 class LiveFailed(Exception):
@@ -61,10 +69,14 @@ class Deployment:
     def __init__(self, home: Path, emulator: EmulatorProcess) -> None:
         self.home = home
         self.api_port = free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.airflow = str(Path(sys.executable).with_name("airflow"))
         from cryptography.fernet import Fernet
 
+        self.reviewer_password = secrets.token_urlsafe(16)
+        passwords = home.parent / "passwords.json"
+        passwords.write_text(json.dumps({REVIEWER: self.reviewer_password}))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PLUSOFON"))}
         self.env |= {
             "AIRFLOW_HOME": str(home),
@@ -83,6 +95,8 @@ class Deployment:
             "AIRFLOW_CONN_PLUSOFON_DEFAULT": emulator.connection_env(),
             "AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET": HEADER_SECRET,
             "PLUSOFON_EXAMPLE_POKE_INTERVAL": "2",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{REVIEWER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         }
 
     def cli(self, *args: str) -> str:
@@ -144,6 +158,16 @@ class Deployment:
             task_id,
         )
         return rows[0][0] if rows else None
+
+    def rest(self) -> requests.Session:
+        """A session on the public REST API, logged in as the reviewer."""
+        login = requests.post(
+            f"{self.api_url}/auth/token", json={"username": REVIEWER, "password": self.reviewer_password}, timeout=30
+        )
+        check(login.status_code == 201, f"the reviewer could not log in: {login.status_code} {login.text[:200]}")
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        return session
 
     def finished(self, dag_id: str) -> str | None:
         state = self.run_state(dag_id)
@@ -226,10 +250,39 @@ def live(workdir: Path) -> None:
         writes = [r for r in emulator.requests() if r["method"] != "GET"]
         check(len(writes) == 3, f"expected the bootstrap's 3 creates and nothing else, got {len(writes)} writes")
         say(f"   {state}; writes to the account in the whole run: {len(writes)} (the bootstrap's creates)")
+
+        say("7. A webhook changed by hand; the audit must ask for approval, and apply what was approved")
+        drifted = next(w for w in emulator.webhooks() if w["event"] == "create")
+        account = requests.Session()
+        account.headers.update({"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}"})
+        edited = {k: v for k, v in drifted.items() if k not in ("id", "type")} | {"type_style": "short"}
+        check(account.put(f"{emulator.base_url}/api/v1/webhooks/{drifted['id']}", json=edited, timeout=10).ok, "edit")
+        mark = len(emulator.requests())
+        deployment.cli("dags", "trigger", AUDIT)
+        deployment.wait_for(
+            "approve_repair to wait for input",
+            lambda: deployment.task_state(AUDIT, "approve_repair") in ("awaiting_input", "deferred"),
+        )
+        run_id = deployment.query("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", AUDIT)[0][0]
+        api = deployment.rest()
+        hitl = f"{deployment.api_url}/api/v2/dags/{AUDIT}/dagRuns/{run_id}/taskInstances/approve_repair/-1/hitlDetails"
+        asked = api.get(hitl, timeout=30)
+        check(asked.ok, f"GET hitlDetails answered {asked.status_code}: {asked.text[:300]}")
+        shown = asked.json()
+        check(f"~ update  #{drifted['id']} " in shown["body"], f"the approval does not show the plan: {shown['body']}")
+        say(f"   waiting for input; asked: {shown['subject']}")
+        answered = api.patch(hitl, json={"chosen_options": ["Approve"], "params_input": {}}, timeout=30)
+        check(answered.ok, f"the approval was refused: {answered.status_code} {answered.text[:300]}")
+        check(answered.json()["responded_by"]["name"] == REVIEWER, "the answer is not the reviewer's")
+        state = deployment.wait_for("the approved audit run to finish", lambda: deployment.finished(AUDIT))
+        writes = [f"{r['method']} {r['path']}" for r in emulator.requests()[mark:] if r["method"] != "GET"]
+        check(state == "success", f"the approved audit run ended {state}")
+        check(writes == [f"PUT /api/v1/webhooks/{drifted['id']}"], f"the approved repair wrote {writes}")
+        say(f"   {REVIEWER} approved through the REST API; run {state}; writes: {', '.join(writes)}")
     finally:
         deployment.stop()
         emulator.stop()
-    say("7. Everything stopped; looking for the token and the header secret in every file of the home")
+    say("8. Everything stopped; looking for the token and the header secret in every file of the home")
     leaks = secrets_audit(deployment)
     check(not leaks, "a secret was found:\n  " + "\n  ".join(leaks))
     files = sum(1 for p in deployment.home.rglob("*") if p.is_file())
