@@ -35,7 +35,7 @@ except (ImportError, AirflowOptionalProviderFeatureException):  # Airflow 3.0: n
     ApprovalOperator = None
 else:
 
-    class RecordedApprovalOperator(ApprovalOperator):  # type: ignore[misc,valid-type]
+    class RecordedApprovalOperator(ApprovalOperator):
         """An ApprovalOperator that keeps the answer in XCom (key ``answer``) whatever it is:
         a rejection skips the downstream tasks and ends the task before its result is pushed."""
 
@@ -46,17 +46,18 @@ else:
 
 
 SPEC_FILE = "webhooks/{{ params.environment }}.yaml"
-PLANNED = "ti.xcom_pull(task_ids='plan_webhooks')"
+PLANNED_ID = "{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_id'] }}"
 APPROVAL_HOURS = 20  # answered (or rejected) before the next daily run
-APPROVAL_BODY = f"""\
-The daily audit of **{{{{ params.environment }}}}** found webhooks that differ from
-`webhooks/{{{{ params.environment }}}}.yaml`.
+APPROVAL_BODY = """\
+The daily audit of **{{ params.environment }}** found webhooks that differ from
+`webhooks/{{ params.environment }}.yaml`.
 
-**Approve** to apply exactly this plan, `{{{{ {PLANNED}['plan_id'] }}}}`. If the account changes
-before the repair runs, the repair writes nothing and fails, and tomorrow's audit asks again.
-**Reject** to leave the account as it is: the run then fails and raises the drift alert.
+**Approve** to apply exactly this plan, `{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_id'] }}`.
+If the account changes before the repair runs, the repair writes nothing and fails, and
+tomorrow's audit asks again. **Reject** to leave the account as it is: the run then fails and
+raises the drift alert.
 
-{{{{ {PLANNED}['plan_text'] | indent(4, first=True) }}}}
+{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_text'] | indent(4, first=True) }}
 """
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,10 @@ def why_not_repaired(summary: dict[str, Any], answer: dict[str, Any] | None) -> 
             "on Airflow 3.0 a repair is approved by triggering this DAG with "
             f'{{"approved_plan_id": "{summary["plan_id"]}"}}; see plan_webhooks\' log for the plan'
         )
-    responder = (answer or {}).get("responded_by_user")
-    if responder is None:
+    if answer is None:
+        return "approve_repair recorded no answer (see its log)"
+    responder = answer.get("responded_by_user")
+    if answer.get("timedout") or responder is None:
         return f"nobody answered approve_repair within {APPROVAL_HOURS} hours"
     return f"{responder.get('name') or responder.get('id')} rejected the repair of plan {summary['plan_id']}"
 
@@ -128,7 +131,7 @@ with DAG(
             response_timeout=datetime.timedelta(hours=APPROVAL_HOURS),
             retries=0,
         )
-        approved_plan_id = f"{{{{ {PLANNED}['plan_id'] }}}}"  # the plan the approver was shown
+        approved_plan_id = PLANNED_ID  # the plan the approver was shown
     else:
 
         @task.short_circuit(task_id="approve_repair", ignore_downstream_trigger_rules=False)
