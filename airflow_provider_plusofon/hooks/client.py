@@ -200,7 +200,9 @@ class PlusofonClient:
     :param max_workers: how many requests may run at once (pages, detail views, writes).
     :param on_secrets: called with the secret values (header values, URL passwords) of every
         webhook the client reads or sends, before they can reach a log line (the hook passes
-        Airflow's secret masker).
+        Airflow's secret masker). Always from the thread that called the client, never from its
+        worker threads: on Airflow 3.0 and 3.1 the masker talks to the supervisor over a channel
+        that is not safe to use from several threads at once.
     :param logger: where retries are reported (default: this module's logger).
     """
 
@@ -222,6 +224,8 @@ class PlusofonClient:
         self.log: _Logger = logger or logging.getLogger(__name__)
         self._lock = threading.Lock()
         self._paused_until = 0.0
+        self._worker = threading.local()
+        self._secrets_from_workers: list[str] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r})"
@@ -250,8 +254,20 @@ class PlusofonClient:
         return session
 
     def reveal_secrets(self, webhooks: Any) -> None:
-        """Hand the secret values of these webhooks (or bodies) to ``on_secrets``."""
-        if self._on_secrets is not None and (found := secrets_of(webhooks)):
+        """Hand the secret values of these webhooks (or bodies) to ``on_secrets``; from a worker
+        thread, they are handed over by the thread that started it, when the workers are done."""
+        if self._on_secrets is None or not (found := secrets_of(webhooks)):
+            return
+        if getattr(self._worker, "active", False):
+            with self._lock:
+                self._secrets_from_workers += found
+            return
+        self._on_secrets(found)
+
+    def _reveal_secrets_from_workers(self) -> None:
+        with self._lock:
+            found, self._secrets_from_workers = self._secrets_from_workers, []
+        if found and self._on_secrets is not None:
             self._on_secrets(found)
 
     # -- transport ----------------------------------------------------------------------------
@@ -421,15 +437,23 @@ class PlusofonClient:
         """Apply ``func`` to ``items`` on up to ``max_workers`` threads, keeping their order."""
         if self.max_workers == 1 or len(items) <= 1:
             return [func(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items))) as pool:
-            futures = [pool.submit(func, item) for item in items]
-            try:
-                return [future.result() for future in futures]
-            except BaseException:
-                # One failure decides the outcome: do not send what has not started yet.
-                for future in futures:
-                    future.cancel()
-                raise
+
+        def in_worker(item: T) -> R:
+            self._worker.active = True
+            return func(item)
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items))) as pool:
+                futures = [pool.submit(in_worker, item) for item in items]
+                try:
+                    return [future.result() for future in futures]
+                except BaseException:
+                    # One failure decides the outcome: do not send what has not started yet.
+                    for future in futures:
+                        future.cancel()
+                    raise
+        finally:
+            self._reveal_secrets_from_workers()
 
     # -- listing ------------------------------------------------------------------------------
 

@@ -8,12 +8,29 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from asgiref.sync import sync_to_async
 
 from airflow_provider_plusofon.exceptions import PlusofonError
 from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.webhooks.reconcile import check_requirements
-from airflow_provider_plusofon.webhooks.spec import parse_specs
+from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
+
+
+async def check_off_the_loop(hook: PlusofonHook, specs: list[WebhookSpec], *, sealed: bool) -> dict[str, Any]:
+    """
+    Check the requirements in a worker thread, so the event loop is not blocked.
+
+    asgiref's ``sync_to_async``, not ``asyncio.to_thread``: reading the connection and masking its
+    secrets sends requests to the triggerer's supervisor with ``async_to_sync``, which from a plain
+    thread would run a second event loop on the loop's own socket (Airflow 3.1's triggerer dies of
+    that). From a ``sync_to_async`` thread, they run on the triggerer's loop.
+    """
+
+    def check() -> dict[str, Any]:
+        return check_requirements(hook.client, specs, sealed=sealed)  # hook.client reads the connection
+
+    return await sync_to_async(check, thread_sensitive=False)()
 
 
 class PlusofonWebhookTrigger(BaseTrigger):
@@ -73,7 +90,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
             return
         while True:
             try:
-                result = await asyncio.to_thread(lambda: check_requirements(hook.client, specs, sealed=self.sealed))
+                result = await check_off_the_loop(hook, specs, sealed=self.sealed)
             except Exception as error:
                 if not (isinstance(error, PlusofonError) and error.transient):
                     yield TriggerEvent({"status": "error", "message": str(error)})

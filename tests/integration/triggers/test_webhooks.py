@@ -124,3 +124,42 @@ def test_sealed_specs_tell_the_right_header_value_from_a_wrong_one(emulator_conn
     emulator_conn.state.replace(1, {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]})
     trigger = PlusofonWebhookTrigger(webhooks=sealed, sealed=True, poke_interval=0.05, end_time=time.time() + 5)
     assert asyncio.run(asyncio.wait_for(first_event(trigger), 5))["status"] == "success"
+
+
+def test_trigger_reaches_the_supervisor_through_the_triggerers_own_event_loop(emulator_conn, monkeypatch):
+    # In a triggerer, reading the connection (or masking a secret) from sync code sends a request
+    # with asgiref's async_to_sync over the one socket the event loop also uses. From a plain
+    # thread (asyncio.to_thread) that runs a second event loop reading the same socket, and
+    # Airflow 3.1's triggerer died of it ("Response read out of order"). Every such call must run
+    # on the triggerer's own loop.
+    from asgiref.sync import async_to_sync
+
+    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+
+    loops_seen: list[asyncio.AbstractEventLoop] = []
+
+    async def supervisor_request() -> None:
+        loops_seen.append(asyncio.get_running_loop())
+
+    original_client = PlusofonHook.client
+
+    def client_reading_the_connection_as_a_triggerer_does(hook: PlusofonHook):
+        async_to_sync(supervisor_request)()
+        return original_client.__get__(hook)
+
+    monkeypatch.setattr(PlusofonHook, "client", property(client_reading_the_connection_as_a_triggerer_does))
+    emulator_conn.seed(
+        [
+            {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},
+            {"url": CRM, "event": "destroy"},
+        ]
+    )
+    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.01, end_time=time.time() + 5)
+
+    async def scenario():
+        payload = await asyncio.wait_for(first_event(trigger), 5)
+        return payload, asyncio.get_running_loop()
+
+    payload, triggerer_loop = asyncio.run(scenario())
+    assert payload["status"] == "success"
+    assert loops_seen and all(loop is triggerer_loop for loop in loops_seen)

@@ -472,3 +472,23 @@ def test_a_retry_after_that_says_nothing_usable_means_backing_off(client, reques
     client.get_webhook(5)
     assert len(waits) == 1
     assert 0.5 <= waits[0] <= 1.0
+
+
+def test_secrets_are_revealed_only_from_the_calling_thread(requests_mock):
+    # Airflow 3.0/3.1's masker sends to the supervisor over a channel with no lock (and in 3.1's
+    # triggerer, from a plain thread, over a second event loop): never call it from the workers.
+    import threading
+
+    revealed: list[tuple[int, list[str]]] = []
+    client = PlusofonClient(
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, timeout=3, max_retries=0),
+        max_workers=4,
+        on_secrets=lambda found: revealed.append((threading.get_ident(), list(found))),
+    )
+    for webhook_id in range(1, 9):
+        headers = [{"name": "X-Key", "value": f"detail-secret-{webhook_id}"}]
+        requests_mock.get(f"{LIST_URL}/{webhook_id}", json=item(webhook_id, headers=headers))
+    details = client.get_webhooks(range(1, 9))
+    assert sorted(details) == list(range(1, 9))
+    assert {ident for ident, _ in revealed} == {threading.get_ident()}
+    assert sorted(v for _, found in revealed for v in found) == sorted(f"detail-secret-{i}" for i in range(1, 9))
