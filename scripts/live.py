@@ -148,9 +148,19 @@ class Deployment:
             time.sleep(1)
         raise LiveFailed(f"timed out after {STEP_TIMEOUT_SECONDS}s waiting for {what}")
 
+    def _latest_run(self, dag_id: str) -> tuple[Any, ...] | None:
+        rows = self.query("SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id)
+        return rows[0] if rows else None
+
     def run_state(self, dag_id: str) -> str | None:
-        rows = self.query("SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id)
-        return rows[0][0] if rows else None
+        run = self._latest_run(dag_id)
+        return run[1] if run else None
+
+    def latest_run_id(self, dag_id: str) -> str:
+        run = self._latest_run(dag_id)
+        if run is None:
+            raise LiveFailed(f"{dag_id} has no run")
+        return str(run[0])
 
     def task_state(self, dag_id: str, task_id: str) -> str | None:
         rows = self.query(
@@ -179,10 +189,6 @@ class Deployment:
         return state if state in ("success", "failed") else None
 
 
-def latest_run_id(deployment: Deployment, dag_id: str) -> str:
-    return str(deployment.query("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id)[0][0])
-
-
 def approve_in_the_ui(deployment: Deployment, webhook_id: int) -> None:
     """Airflow 3.1+: approve_repair waits; the reviewer reads the plan and approves through the REST API."""
     deployment.wait_for(
@@ -198,7 +204,7 @@ def approve_in_the_ui(deployment: Deployment, webhook_id: int) -> None:
         scheduler_log = deployment.home / "services" / "scheduler.log"
         deployment.wait_for("the scheduler to see the parked exit", lambda: parked_exit in scheduler_log.read_text())
     api = deployment.rest()
-    run_id = latest_run_id(deployment, AUDIT)
+    run_id = deployment.latest_run_id(AUDIT)
     hitl = f"{deployment.api_url}/api/v2/dags/{AUDIT}/dagRuns/{run_id}/taskInstances/approve_repair/-1/hitlDetails"
     asked = api.get(hitl, timeout=30)
     check(asked.ok, f"GET hitlDetails answered {asked.status_code}: {asked.text[:300]}")
@@ -219,7 +225,7 @@ def approve_by_run_conf(deployment: Deployment, emulator: EmulatorProcess, mark:
     rows = deployment.query(
         "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'plan_webhooks' AND key = 'return_value'",
         AUDIT,
-        latest_run_id(deployment, AUDIT),
+        deployment.latest_run_id(AUDIT),
     )
     plan_id = json.loads(rows[0][0])["plan_id"]
     say(f"   Airflow 3.0: the audit failed on the drift, wrote nothing; triggered again with plan {plan_id}")
