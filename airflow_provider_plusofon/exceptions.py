@@ -113,16 +113,17 @@ class PlusofonServerError(PlusofonAPIError):
         return True
 
 
-class PlusofonInvalidResponseError(PlusofonServerError):
+class PlusofonInvalidResponseError(PlusofonAPIError):
     """
     An answer the client cannot trust: not the JSON the API documents, a paginator that
     contradicts itself, list items without a valid id, an answer larger than the cap. Asking again
-    would bring the same answer, so it is not retried, and nothing is decided on it.
+    would bring the same answer, so it is not retried, and nothing is decided on it. The server
+    did answer, so a write that met it may have been applied.
     """
 
     @property
-    def transient(self) -> bool:
-        return False
+    def may_have_taken_effect(self) -> bool:
+        return True
 
 
 class PlusofonTransportError(PlusofonAPIError):
@@ -153,8 +154,12 @@ class PlusofonRedirectError(PlusofonAPIError):
     """
 
 
-class PlusofonRequestRejected(PlusofonAPIError):
+class PlusofonRequestRejectedError(PlusofonAPIError):
     """The API answered ``{"success": false, "message": ...}``, whatever the HTTP status."""
+
+
+# The name of 0.1.0, kept so that code catching it goes on working.
+PlusofonRequestRejected = PlusofonRequestRejectedError
 
 
 class PlusofonPagingLimitError(PlusofonAPIError):

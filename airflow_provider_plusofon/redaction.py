@@ -3,7 +3,7 @@
 The rule lives here once: header values (they usually carry the receiving service's
 credentials) and the password of a URL's userinfo are secrets. The client redacts them (and the
 token) from the errors it builds, the core from what it shows, and the hook hands them to
-Airflow's secret masker (:func:`~airflow_provider_plusofon.hooks.plusofon.mask_webhook_secrets`).
+Airflow's secret masker (:func:`~airflow_provider_plusofon.hooks.masking.mask_webhook_secrets`).
 """
 
 from __future__ import annotations

@@ -44,8 +44,7 @@ def main() -> None:
             return list_by_hand(base_url, client_id, token)
 
     elif mode == "client":
-        from airflow_provider_plusofon.hooks.client import PlusofonClient
-        from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig
+        from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
 
         config = PlusofonConnectionConfig(base_url=base_url, client_id=client_id, token=token)
         run = PlusofonClient(config, max_workers=int(max_workers)).list_webhooks

@@ -36,8 +36,8 @@ from baseline import api_headers, ensure_by_hand  # noqa: E402
 from demo import quiet_into  # noqa: E402
 from validation import bench_validation  # noqa: E402
 
+from airflow_provider_plusofon.api import DEFAULT_MAX_WORKERS  # noqa: E402
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS  # noqa: E402
 
 CLIENT_ID, TOKEN = "10553", "bench-token"
 # Targets of issue 7.

@@ -23,7 +23,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from airflow_provider_plusofon.hooks import client as client_module  # noqa: E402
+from airflow_provider_plusofon.api import retry as retry_module  # noqa: E402
 
 # Opt-in, as in a user's conftest.py: the plugin is not loaded into every pytest run by itself.
 pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]
@@ -63,8 +63,8 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         recorded.append(seconds)
         clock[0] += seconds
 
-    monkeypatch.setattr(client_module, "_sleep", sleep)
-    monkeypatch.setattr(client_module, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(retry_module, "_sleep", sleep)
+    monkeypatch.setattr(retry_module, "_monotonic", lambda: clock[0])
     return recorded
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from airflow_provider_plusofon.exceptions import PlusofonError, WebhookSpecError
-from airflow_provider_plusofon.webhooks.spec import load_spec_source, parse_specs
+from airflow_provider_plusofon.webhooks.spec import parse_specs
+from airflow_provider_plusofon.webhooks.spec_files import load_spec_source
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -108,13 +109,13 @@ def _load(path: str, args: argparse.Namespace, variable: Callable[[str], Any]) -
 
 
 def _mask_and_parse(raw: list[Any]) -> list[Any]:
-    from airflow_provider_plusofon.hooks.plusofon import mask_webhook_secrets
+    from airflow_provider_plusofon.hooks.masking import mask_webhook_secrets
 
     mask_webhook_secrets(raw)
     return parse_specs(raw)
 
 
-def validate(args: argparse.Namespace, out: TextIO) -> int:
+def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     problems: list[str] = []
     for path in args.files:
         try:
@@ -129,24 +130,24 @@ def validate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def plan(args: argparse.Namespace, out: TextIO) -> int:
+def run_plan(args: argparse.Namespace, out: TextIO) -> int:
     from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
     from airflow_provider_plusofon.webhooks.reconcile import apply_plan, plan_account
     from airflow_provider_plusofon.webhooks.render import render_plan
 
     specs = _mask_and_parse(_load(args.file, args, _variable_from_airflow))
     client = PlusofonHook(args.conn_id).client
-    the_plan = plan_account(client, specs, prune=args.prune)
-    summary = apply_plan(client, the_plan, dry_run=True)
+    planned = plan_account(client, specs, prune=args.prune)
+    summary = apply_plan(client, planned, dry_run=True)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True), file=out)
     else:
-        print(render_plan(the_plan, dry_run=True), file=out)
+        print(render_plan(planned, dry_run=True), file=out)
         print(f"plan_id: {summary['plan_id']}", file=out)
-    return EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+    return EXIT_CHANGES if planned.has_changes else EXIT_OK
 
 
-def export(args: argparse.Namespace, out: TextIO) -> int:
+def run_export(args: argparse.Namespace, out: TextIO) -> int:
     from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
     from airflow_provider_plusofon.webhooks.export import to_yaml
 
@@ -170,6 +171,27 @@ def export(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _command(
+    commands: Any,
+    name: str,
+    run: Callable[[argparse.Namespace, TextIO], int],
+    summary: str,
+    description: str,
+    *,
+    connection: bool = False,
+    params: bool = False,
+) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=description)
+    sub.set_defaults(run=run)
+    if connection:
+        sub.add_argument("--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)")
+    if params:
+        sub.add_argument(
+            "--param", action="append", default=[], metavar="KEY=VALUE", help="a value for {{ params.KEY }}"
+        )
+    return sub
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plusofon-webhooks",
@@ -178,39 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(
-        name: str,
-        run: Callable[[argparse.Namespace, TextIO], int],
-        summary: str,
-        description: str,
-        *,
-        connection: bool = False,
-        params: bool = False,
-    ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=summary, description=description)
-        sub.set_defaults(run=run)
-        if connection:
-            sub.add_argument(
-                "--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)"
-            )
-        if params:
-            sub.add_argument(
-                "--param", action="append", default=[], metavar="KEY=VALUE", help="a value for {{ params.KEY }}"
-            )
-        return sub
-
-    command(
+    _command(
+        commands,
         "validate",
-        validate,
+        run_validate,
         "check spec files, without sending anything anywhere",
         "Check spec files without sending anything anywhere: exit 0 when every file is valid, 1 with every "
         "problem of every file (file, spec, field). Variables not in the environment get stand-in values.",
         params=True,
     ).add_argument("files", nargs="+", metavar="FILE")
 
-    show = command(
+    show = _command(
+        commands,
         "plan",
-        plan,
+        run_plan,
         "show what ensuring a spec file would change",
         "Print the plan of a spec file against the account, as the task log shows it: exit 0 when nothing "
         "would change, 2 when something would, 1 on error.",
@@ -221,9 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--prune", action="store_true", help="plan deleting what the file does not declare")
     show.add_argument("--json", action="store_true", help="print the summary (with its plan_id) as JSON")
 
-    dump = command(
+    dump = _command(
+        commands,
         "export",
-        export,
+        run_export,
         "write the account's webhooks as a spec file",
         "Write the account's webhooks as a spec file (YAML), secrets as {{ var.value.<name> }} placeholders; "
         "the Variables to set are listed (names only) on stderr.",

@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow_provider_plusofon.emulator.server import PlusofonEmulator
 from airflow_provider_plusofon.exceptions import WebhookSpecError
-from airflow_provider_plusofon.webhooks.spec import load_spec_source
+from airflow_provider_plusofon.webhooks.spec_files import load_spec_source
 
 
 def load_seed(path: str | Path) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The emulator's state: the webhooks, the faults scripted for the next requests, and the request log.
+"""The emulator's state: the webhooks and the request log (the faults are in ``faults.py``).
 
 Pure Python and thread-safe; the HTTP layer in ``server.py`` only translates requests to calls here.
 """
@@ -8,28 +8,12 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
 # The values the API documents are the core's too: the emulator accepts what our specs allow.
 from airflow_provider_plusofon.webhooks.spec import EVENTS, PAIR_KEYS, TYPE_CALLS, TYPE_STYLES
 
 LIST_ITEM_KEYS = ("id", "url", "type_call", "type", "event")
-
-FAULT_KINDS = (
-    "rate_limit",  # 429 with Retry-After
-    "status",  # a 5xx (or any status) with a JSON or an HTML body
-    "drop",  # close the connection without handling the request
-    "drop_after_store",  # handle the request (a POST is stored), then close without an answer
-    "success_false",  # 200 with {"success": false, "message": ...}
-    "latency",  # delay the answer
-    "lagging_store",  # close without an answer; a valid POST is stored lag_ms later (a store behind a queue)
-    "redirect",  # a 3xx pointing at another host
-    "paginator",  # the list answer with some fields overridden, or page 1 whatever page was asked
-    "strip_ids",  # the list answer's items without their id
-    "echo_token",  # an error whose message and errors repeat the request's Authorization header
-    "gzip_bomb",  # a small gzip answer that expands to size_mb megabytes
-)
 
 
 def validate_body(body: Any) -> dict[str, list[str]]:
@@ -81,51 +65,9 @@ def _stored(webhook_id: int, body: Mapping[str, Any], webhook_type: str) -> dict
     }
 
 
-@dataclass
-class Fault:
-    """
-    A fault applied to the next ``count`` requests that match ``method`` and ``path``.
-
-    :param kind: one of ``FAULT_KINDS``.
-    :param count: how many matching requests it applies to.
-    :param method: only requests with this method (any when ``None``).
-    :param path: only requests whose path starts with this (any when ``None``).
-    :param status: the status of a ``status`` fault.
-    :param html: answer a ``status`` fault with an HTML page, as a proxy would.
-    :param retry_after: seconds in the ``Retry-After`` of a ``rate_limit`` fault.
-    :param message: the message of a ``success_false`` fault.
-    :param latency_ms: the delay of a ``latency`` fault.
-    :param lag_ms: how long after a ``lagging_store`` fault the POST is stored.
-    :param location: where a ``redirect`` fault points.
-    :param overrides: fields a ``paginator`` fault sets in the list answer (``None`` removes one).
-    :param repeat_first_page: a ``paginator`` fault answers page 1 whatever page was asked.
-    :param size_mb: what a ``gzip_bomb`` expands to.
-    """
-
-    kind: str
-    count: int = 1
-    method: str | None = None
-    path: str | None = None
-    status: int = 503
-    html: bool = False
-    retry_after: float = 1
-    message: str = "Emulated failure"
-    latency_ms: float = 0
-    lag_ms: float = 200
-    location: str = "https://elsewhere.example/api/v1/webhooks"
-    overrides: dict[str, Any] | None = None
-    repeat_first_page: bool = False
-    size_mb: int = 64
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method.upper():
-            return False
-        return not self.path or path.startswith(self.path)
-
-
 class EmulatorState:
     """
-    Webhooks in memory, scripted faults and the log of requests, all behind one lock.
+    Webhooks in memory and the log of requests, behind one lock.
 
     :param per_page: page size of the list endpoint (the vendor's example shows 15).
     :param webhook_type: the ``type`` stored for new webhooks (the vendor's list shows ``"lk"``).
@@ -137,7 +79,6 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._webhooks: dict[int, dict[str, Any]] = {}
         self._next_id = 1
-        self._faults: list[Fault] = []
         self._requests: list[dict[str, Any]] = []
 
     # -- webhooks ---------------------------------------------------------------------------
@@ -217,42 +158,6 @@ class EmulatorState:
             "total": total,
         }
 
-    # -- faults -----------------------------------------------------------------------------
-
-    def inject(self, kind: str, **options: Any) -> Fault:
-        """Script a fault for the next matching requests (see :class:`Fault`)."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
-        fault = Fault(kind=kind, **options)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def take_faults(self, method: str, path: str) -> list[Fault]:
-        """
-        The faults that apply to this request, each used up once: the first matching latency
-        fault, and the first matching fault of any other kind (one request gets one answer).
-        """
-        taken: list[Fault] = []
-        with self._lock:
-            for fault in self._faults:
-                if fault.count <= 0 or not fault.matches(method, path):
-                    continue
-                if any((f.kind == "latency") == (fault.kind == "latency") for f in taken):
-                    continue
-                fault.count -= 1
-                taken.append(fault)
-            self._faults = [f for f in self._faults if f.count > 0]
-        return taken
-
-    def faults(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(f) for f in self._faults]
-
     # -- request log ------------------------------------------------------------------------
 
     def record(self, entry: dict[str, Any]) -> None:
@@ -269,7 +174,6 @@ class EmulatorState:
             self._requests.clear()
 
     def reset(self) -> None:
-        """Forget webhooks, faults and requests."""
+        """Forget webhooks and requests."""
         self.seed([])
-        self.clear_faults()
         self.clear_requests()

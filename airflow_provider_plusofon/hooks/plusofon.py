@@ -4,60 +4,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from airflow_provider_plusofon import CONNECTION_FIELDS, FIELD_BEHAVIOUR
-from airflow_provider_plusofon.compat import BaseHook, mask_secret
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
-from airflow_provider_plusofon.hooks.config import DEFAULT_BASE_URL, PlusofonConnectionConfig
-from airflow_provider_plusofon.redaction import secrets_of
+from airflow_provider_plusofon.api import DEFAULT_MAX_WORKERS, PlusofonClient, PlusofonConnectionConfig
+from airflow_provider_plusofon.api.settings import FIELD_BEHAVIOUR, SETTINGS, base_url_of, options_from_extra
+from airflow_provider_plusofon.compat import BaseHook
+from airflow_provider_plusofon.hooks.masking import mask_secrets
+from airflow_provider_plusofon.webhooks.creates import create_webhooks
 from airflow_provider_plusofon.webhooks.export import Export, export_specs
-from airflow_provider_plusofon.webhooks.reconcile import create_webhooks
 from airflow_provider_plusofon.webhooks.spec import parse_spec
 
-# Inside a task every mask_secret call is a message to the supervisor: send each value once.
-_masked: set[str] = set()
-_masked_lock = threading.Lock()
-# Connection extras the hook reads; the config validates each (URI connections give strings).
-_OPTIONS = ("timeout", "verify", "max_retries", "max_pages")
-
-
-def mask_secrets(values: Iterable[str]) -> None:
-    """
-    Register secret values with Airflow's secret masker, each once per process, in one call.
-
-    The one entry point for masking: the token, and (through :func:`mask_webhook_secrets`) the
-    header values and URL passwords of every spec a task loads and every webhook the client
-    reads or sends.
-    """
-    with _masked_lock:
-        new = [value for value in dict.fromkeys(values) if value and value not in _masked]
-        _masked.update(new)
-    if new:
-        secrets: list[Any] = new
-        mask_secret(secrets)
-
-
-def mask_webhook_secrets(webhooks: Any) -> None:
-    """Mask the secret values (header values, URL passwords) of one webhook or spec, or of a list."""
-    mask_secrets(secrets_of(webhooks))
-
-
-def _base_url(host: str | None, schema: str | None, port: int | None) -> str:
-    if not host:
-        return DEFAULT_BASE_URL
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = f"{schema or 'https'}://{host}"
-    if port and not re.search(r":\d+$", host.split("://", 1)[1].split("/", 1)[0]):
-        scheme, rest = host.split("://", 1)
-        netloc, _, path = rest.partition("/")
-        host = f"{scheme}://{netloc}:{port}" + (f"/{path}" if path else "")
-    return host
+__all__ = ["DEFAULT_MAX_WORKERS", "PlusofonHook"]
 
 
 class PlusofonHook(BaseHook):
@@ -67,11 +26,11 @@ class PlusofonHook(BaseHook):
     Connection fields: ``login`` is the Client ID (sent as the ``Client`` header), ``password``
     the API token (sent as ``Authorization: Bearer ...``), ``host`` the base URL (default
     ``https://restapi.plusofon.ru``; a scheme and port are allowed, e.g. ``http://127.0.0.1:8765``).
-    ``extra`` may hold ``client_id`` (used when login is empty), ``timeout`` (seconds, default 30),
-    ``verify`` (TLS verification or a CA bundle path, default true), ``max_retries`` (default 5)
-    and ``max_pages`` (the most list pages one listing reads, default 10000).
+    ``extra`` may hold ``client_id`` (used when login is empty) and the settings of
+    :data:`~airflow_provider_plusofon.api.settings.SETTINGS` (``timeout``, ``verify``,
+    ``max_retries``, ``max_pages``, ``max_answer_bytes``).
 
-    The HTTP work is done by a :class:`~airflow_provider_plusofon.hooks.client.PlusofonClient`
+    The HTTP work is done by a :class:`~airflow_provider_plusofon.api.PlusofonClient`
     (``get_conn()``), which retries what waiting can fix, pauses every request on a 429, and
     refuses redirects, oversized answers and malformed ids. The token and every header value
     are registered with Airflow's secret masker before they can reach a log line.
@@ -102,15 +61,16 @@ class PlusofonHook(BaseHook):
         from wtforms import BooleanField, IntegerField, StringField
         from wtforms.validators import Optional
 
-        kinds = {"boolean": BooleanField, "integer": IntegerField}
+        kinds = {bool: BooleanField, int: IntegerField}
         widgets = {}
-        for name, field_info in CONNECTION_FIELDS.items():
-            kind = kinds.get(field_info["schema"]["type"][0], StringField)
-            widgets[name] = kind(
-                lazy_gettext(field_info["label"]),
+        for setting in SETTINGS:
+            kind = kinds.get(setting.kind, StringField)
+            form_field = setting.form_field()
+            widgets[setting.name] = kind(
+                lazy_gettext(setting.label),
                 validators=[Optional()],
-                description=field_info["description"],
-                default=field_info["schema"]["default"],
+                description=form_field["description"],
+                default=setting.default,
                 widget=None if kind is BooleanField else BS3TextFieldWidget(),
             )
         return widgets
@@ -127,14 +87,12 @@ class PlusofonHook(BaseHook):
         if conn.password:
             mask_secrets([conn.password.strip(), conn.password])
         extra: Mapping[str, Any] = conn.extra_dejson or {}
-        # Options left empty keep PlusofonConnectionConfig's defaults.
-        options = {name: extra[name] for name in _OPTIONS if extra.get(name) not in (None, "")}
         return PlusofonConnectionConfig(
             conn_id=self.plusofon_conn_id,
-            base_url=_base_url(conn.host, conn.schema, conn.port),
+            base_url=base_url_of(conn.host, conn.schema, conn.port),
             client_id=str(conn.login or extra.get("client_id") or ""),
             token=conn.password or "",
-            **options,
+            **options_from_extra(extra),
         )
 
     @cached_property

@@ -1,89 +1,27 @@
 """Operators that make the account's webhooks match what a DAG declares, idempotently.
 
-Both plan through :mod:`airflow_provider_plusofon.webhooks.reconcile` and apply the plan there:
-what is written, and what is reported when a write fails, is decided in one place.
+Both are thin: they render and mask their arguments, then hand the work to
+:mod:`airflow_provider_plusofon.webhooks.reconcile`, where what is written, and what is reported
+when a write fails, is decided in one place.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_plusofon.compat import BaseOperator
-from airflow_provider_plusofon.exceptions import PlusofonConfigError, UnsafePlanError, WebhookSpecError
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, valid_webhook_id
-from airflow_provider_plusofon.hooks.plusofon import PlusofonHook, mask_webhook_secrets
-from airflow_provider_plusofon.webhooks.plan import Plan
-from airflow_provider_plusofon.webhooks.reconcile import apply_plan, plan_account, plan_by_id, plan_one
-from airflow_provider_plusofon.webhooks.render import render_plan
-from airflow_provider_plusofon.webhooks.spec import (
-    SPEC_KEYS,
-    WebhookSpec,
-    load_spec_source,
-    looks_like_spec_path,
-    parse_spec,
-    parse_specs,
-)
+from airflow_provider_plusofon.hooks.masking import mask_webhook_secrets
+from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
+from airflow_provider_plusofon.tasks.mixins import PlusofonHookMixin, WebhookSpecsMixin
+from airflow_provider_plusofon.webhooks.reconcile import ensure_webhook, ensure_webhooks
+from airflow_provider_plusofon.webhooks.spec import SPEC_KEYS, WebhookSpec, parse_target
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
-STATES = ("present", "absent")
-
-
-class PlusofonHookMixin:
-    """The connection id, and a hook created on first use (never at DAG-parse time)."""
-
-    plusofon_conn_id: str
-    max_workers: int
-
-    @cached_property
-    def hook(self) -> PlusofonHook:
-        return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
-
-
-class WebhookSpecsMixin(PlusofonHookMixin):
-    """
-    For tasks with a templated ``webhooks`` argument: a list of specs or a spec file's path.
-
-    A path (``.yaml``, ``.yml`` or ``.json``) resolves against the DAG's folder, and the string
-    values in the file are rendered with Jinja, so a spec file can take header secrets from
-    ``{{ var.value.x }}`` or ``{{ conn.x.password }}``; the rendered-fields view shows only the path.
-    """
-
-    webhooks: Any
-
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        # Mask before Airflow stores the rendered fields, which happens right after this.
-        super().render_template_fields(context, jinja_env)  # type: ignore[misc]
-        mask_webhook_secrets(self.webhooks)
-
-    def _spec_base_dir(self) -> str:
-        dag = getattr(self, "dag", None) if getattr(self, "has_dag", lambda: False)() else None
-        return dag.folder if dag is not None else os.getcwd()
-
-    def load_raw_specs(self, context: Context | None) -> list[Any]:
-        """The raw specs of this task: the list given, or the spec file read and rendered."""
-        source = self.webhooks
-        if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_spec_path(source)):
-            path = Path(source)
-            if not path.is_absolute():
-                path = Path(self._spec_base_dir()) / path
-            raw = load_spec_source(path)
-            if context:
-                raw = self.render_template(raw, context)  # type: ignore[attr-defined]
-        else:
-            raw = load_spec_source(source)
-        mask_webhook_secrets(raw)
-        return raw
-
-    def load_specs(self, context: Context | None) -> list[WebhookSpec]:
-        """This task's specs, validated (every problem reported at once) before any request."""
-        return parse_specs(self.load_raw_specs(context))
+__all__ = ["EnsureWebhooksOperator", "PlusofonHookMixin", "PlusofonWebhookOperator", "WebhookSpecsMixin"]
 
 
 class PlusofonWebhookOperator(PlusofonHookMixin, BaseOperator):
@@ -181,32 +119,20 @@ class PlusofonWebhookOperator(PlusofonHookMixin, BaseOperator):
         values["params"] = self.webhook_params
         raw = {name: value for name, value in values.items() if value is not None}
         mask_webhook_secrets(raw)
-        problems, spec, webhook_id = [], None, None
-        if self.state not in STATES:
-            problems.append(f"field 'state': {str(self.state)[:40]!r} is not one of {', '.join(STATES)}")
-        if self.webhook_id not in (None, ""):
-            try:
-                webhook_id = valid_webhook_id(self.webhook_id)
-            except PlusofonConfigError as error:
-                problems.append(f"field 'webhook_id': {error}")
-        try:
-            spec = parse_spec(raw)
-        except WebhookSpecError as error:
-            problems += error.problems
-        if problems or spec is None:
-            raise WebhookSpecError(problems)
-        return spec, webhook_id
+        return parse_target(raw, state=self.state, webhook_id=self.webhook_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec, webhook_id = self._validated()
         absent = self.state == "absent"
-        client = self.hook.client
-        if webhook_id is not None:
-            plan = plan_by_id(client, spec, webhook_id, absent=absent)
-        else:
-            plan = plan_one(client, spec, absent=absent, dedupe=self.dedupe)
-        self.log.info("%s", render_plan(plan, dry_run=self.is_dry_run))
-        summary = apply_plan(client, plan, dry_run=self.is_dry_run)
+        summary = ensure_webhook(
+            self.hook.client,
+            spec,
+            webhook_id=webhook_id,
+            absent=absent,
+            dedupe=self.dedupe,
+            dry_run=self.is_dry_run,
+            log=self.log,
+        )
         result = self._result(summary, absent=absent, webhook_id=webhook_id)
         self.log.info("Webhook #%s: %s%s", result["webhook_id"], result["action"], " (dry run)" * self.is_dry_run)
         return result
@@ -290,28 +216,13 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
         self.max_workers = max_workers
 
     def execute(self, context: Context) -> dict[str, Any]:
-        specs = self.load_specs(context)
-        if self.prune and not specs and not self.allow_empty:
-            raise UnsafePlanError(
-                "prune=True with no specs would delete every webhook on the account; "
-                "pass allow_empty=True if that is what you want"
-            )
-        plan = plan_account(self.hook.client, specs, prune=self.prune)
-        self.log.info("%s", render_plan(plan, dry_run=self.is_dry_run))
-        self._check_limits(plan)
-        summary = apply_plan(
-            self.hook.client, plan, dry_run=self.is_dry_run, approved_plan_id=self.approved_plan_id or None
+        return ensure_webhooks(
+            self.hook.client,
+            self.load_specs(context),
+            prune=self.prune,
+            dry_run=self.is_dry_run,
+            max_deletes=self.max_deletes,
+            allow_empty=self.allow_empty,
+            approved_plan_id=self.approved_plan_id or None,
+            log=self.log,
         )
-        self.log.info(
-            "Plusofon webhooks %s: %d created, %d updated, %d deleted, %d unchanged",
-            "planned (dry run)" if self.is_dry_run else "ensured",
-            *(len(summary[k]) for k in ("created", "updated", "deleted", "unchanged")),
-        )
-        return summary
-
-    def _check_limits(self, plan: Plan) -> None:
-        if self.max_deletes is not None and len(plan.deletes) > self.max_deletes:
-            raise UnsafePlanError(
-                f"the plan deletes {len(plan.deletes)} webhooks, more than max_deletes={self.max_deletes}; "
-                "nothing was written"
-            )

@@ -15,16 +15,17 @@ from airflow_provider_plusofon.compat import (
     conf,
 )
 from airflow_provider_plusofon.exceptions import PlusofonError
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS, PlusofonClient
-from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-from airflow_provider_plusofon.operators.webhooks import WebhookSpecsMixin
+from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
 from airflow_provider_plusofon.redaction import seal
+from airflow_provider_plusofon.tasks.mixins import WebhookSpecsMixin
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
-from airflow_provider_plusofon.webhooks.reconcile import check_requirements
+from airflow_provider_plusofon.webhooks.requirements import check_once
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_plusofon.api import PlusofonClient
 
 
 class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
@@ -77,14 +78,14 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
 
     def _check(self, specs: list[WebhookSpec], client: PlusofonClient | None = None) -> PokeReturnValue:
         try:
-            result = check_requirements(client or self.hook.client, specs)
+            check = check_once(client or self.hook.client, specs)
         except PlusofonError as error:
-            if error.transient:
-                self.log.warning("Plusofon API unavailable, will check again: %s", error)
-                return PokeReturnValue(is_done=False)
             raise AirflowFailException(str(error)) from error
-        self._log_result(result)
-        return PokeReturnValue(is_done=result["all_satisfied"], xcom_value=result)
+        if check.result is None:
+            self.log.warning("%s", check.waiting_reason)
+            return PokeReturnValue(is_done=False)
+        self._log_result(check.result)
+        return PokeReturnValue(is_done=check.done, xcom_value=check.result)
 
     def poke(self, context: Context) -> PokeReturnValue:
         return self._check(self._load(context)[1])

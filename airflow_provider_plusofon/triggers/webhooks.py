@@ -10,14 +10,12 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from airflow_provider_plusofon.exceptions import PlusofonError
-from airflow_provider_plusofon.hooks.client import DEFAULT_MAX_WORKERS
-from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-from airflow_provider_plusofon.webhooks.reconcile import check_requirements
+from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
+from airflow_provider_plusofon.webhooks.requirements import Check, check_once
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 
 
-async def check_off_the_loop(hook: PlusofonHook, specs: list[WebhookSpec], *, sealed: bool) -> dict[str, Any]:
+async def check_off_the_loop(hook: PlusofonHook, specs: list[WebhookSpec], *, sealed: bool) -> Check:
     """
     Check the requirements in a worker thread, so the event loop is not blocked.
 
@@ -27,8 +25,8 @@ async def check_off_the_loop(hook: PlusofonHook, specs: list[WebhookSpec], *, se
     that). From a ``sync_to_async`` thread, they run on the triggerer's loop.
     """
 
-    def check() -> dict[str, Any]:
-        return check_requirements(hook.client, specs, sealed=sealed)  # hook.client reads the connection
+    def check() -> Check:
+        return check_once(hook.client, specs, sealed=sealed)  # hook.client reads the connection
 
     return await sync_to_async(check, thread_sensitive=False)()
 
@@ -90,12 +88,14 @@ class PlusofonWebhookTrigger(BaseTrigger):
             return
         while True:
             try:
-                result = await check_off_the_loop(hook, specs, sealed=self.sealed)
+                check = await check_off_the_loop(hook, specs, sealed=self.sealed)
             except Exception as error:
-                if not (isinstance(error, PlusofonError) and error.transient):
-                    yield TriggerEvent({"status": "error", "message": str(error)})
-                    return
-                self.log.warning("Plusofon API unavailable, will check again: %s", error)
+                yield TriggerEvent({"status": "error", "message": str(error)})
+                return
+            if check.result is None:
+                self.log.warning("%s", check.waiting_reason)
+            else:
+                result = check.result
             if result is not None and result["all_satisfied"]:
                 yield TriggerEvent({"status": "success", "result": result})
                 return

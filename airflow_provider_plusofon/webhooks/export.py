@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_plusofon.hooks.client import PlusofonClient
+from airflow_provider_plusofon.api import PlusofonClient
 from airflow_provider_plusofon.redaction import replace_url_password
-from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, WebhookSpec, parse_spec
+from airflow_provider_plusofon.webhooks.spec import IDENTITY_FIELDS, PAIR_KEYS, WebhookSpec, parse_spec
 
 # The order of a spec's keys in the file: identity first.
 EXPORTED_FIELDS = ("url", "event", "type_call", "type_style", "template", "fields", "headers", "params")
@@ -114,7 +114,7 @@ def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, st
     duplicates: dict[int, list[int]] = {}
     for webhook in webhooks:
         webhook = {**webhook, "url": _rewrite(str(webhook.get("url") or ""), rewrite_urls)}
-        parsed = parse_spec({k: webhook.get(k) for k in ("url", "event", "type_call") if webhook.get(k) is not None})
+        parsed = parse_spec({k: webhook[k] for k in IDENTITY_FIELDS if webhook.get(k) is not None})
         group = exported.setdefault((parsed.url, parsed.event), [])
         twin = next((webhook_id for webhook_id, other in group if parsed.overlaps(other)), None)
         if twin is not None:

@@ -1,16 +1,19 @@
 """Reconciliation: compare declared specs with the account's webhooks and decide what should change.
 
-``plan(desired, actual)`` does no I/O: it takes the account as plain data (list items, with the
-detail view merged in where a spec manages a detail-only field) and returns a :class:`Plan`.
+``plan_changes(desired, actual)`` does no I/O: it takes the account as plain data (list items, with
+the detail view merged in where a spec manages a detail-only field) and returns a :class:`Plan`,
+whose :func:`plan_id` says what it would write to which observed state.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_plusofon.redaction import redact_url
+from airflow_provider_plusofon.redaction import redact_url, seal
 from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, WebhookSpec, normalise, to_api
 
 CREATE = "create"
@@ -193,7 +196,7 @@ def _matches_by_spec(
     return [(spec, [w for w in by_url_event.get((spec.url, spec.event), ()) if spec.matches(w)]) for spec in desired]
 
 
-def plan(
+def plan_changes(
     desired: Sequence[WebhookSpec],
     actual: Sequence[Mapping[str, Any]],
     *,
@@ -267,3 +270,29 @@ def plan_removal(desired: Sequence[WebhookSpec], actual: Sequence[Mapping[str, A
 
 def _ids(actual: Iterable[Mapping[str, Any]]) -> frozenset[Any]:
     return frozenset(w.get("id") for w in actual)
+
+
+def plan_id(plan: Plan, key: bytes) -> str:
+    """
+    A fingerprint of what the plan would write and delete, and of the observed state of every
+    webhook it touches: equal for two plans exactly when applying either does the same thing to
+    the same account state. Webhooks the plan leaves unchanged do not count.
+
+    Secret values enter it only sealed with ``key`` (the client's ``seal_key``), so the id, which
+    is shown in logs and XCom, says nothing about them.
+    """
+    material = sorted(
+        json.dumps(
+            {
+                "kind": action.kind,
+                "id": action.webhook_id,
+                "write": seal(action.body(), key) if action.spec is not None and action.kind != DELETE else None,
+                "observed": seal(action.webhook, key) if action.webhook is not None else None,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        for action in plan.actions
+        if action.kind != UNCHANGED
+    )
+    return "plan-" + hashlib.sha256("\n".join(material).encode()).hexdigest()[:24]

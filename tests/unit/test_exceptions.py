@@ -53,3 +53,11 @@ def test_api_error_describes_where_and_how_it_failed():
 def test_partial_apply_error_counts_what_was_done():
     error = PartialApplyError({"created": [{"id": None}], "updated": [], "deleted": []}, ["create x: lost"])
     assert str(error).startswith("1 change(s) failed; already applied: 1 created. Re-run the task to converge.")
+
+
+def test_names_that_explain_themselves_and_the_0_1_0_name_still_works():
+    from airflow_provider_plusofon.exceptions import PlusofonRequestRejectedError
+
+    assert PlusofonRequestRejected is PlusofonRequestRejectedError
+    # An answer that cannot be trusted is not a server error (a 200 with a broken paginator is one).
+    assert not issubclass(PlusofonInvalidResponseError, PlusofonServerError)

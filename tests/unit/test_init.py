@@ -27,8 +27,18 @@ def test_provider_info_declares_the_connection_type_and_form():
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "API token", "host": "Base URL"}
     assert set(behaviour["hidden-fields"]) == {"schema", "extra"}
     assert behaviour["placeholders"]["host"] == "https://restapi.plusofon.ru"
-    assert set(conn["conn-fields"]) == {"timeout", "verify", "max_retries"}
+    # every setting a connection can hold has its field (issue 18: max_pages and max_answer_bytes too)
+    assert set(conn["conn-fields"]) == {"timeout", "verify", "max_retries", "max_pages", "max_answer_bytes"}
     assert conn["conn-fields"]["verify"]["schema"] == {"type": ["boolean", "null"], "default": True}
+    defaults = {name: field["schema"]["default"] for name, field in conn["conn-fields"].items()}
+    assert defaults == {
+        "timeout": 30,
+        "verify": True,
+        "max_retries": 5,
+        "max_pages": 10000,
+        "max_answer_bytes": 16 * 1024 * 1024,
+    }
+    assert conn["conn-fields"]["max_retries"]["schema"]["maximum"] == 20
     json.dumps(info)
 
 
@@ -59,7 +69,7 @@ def test_the_ui_gets_the_connection_form_on_this_airflow():
     assert fields.url_schema.hidden is True
     assert fields.port is not None and not fields.port.hidden and "Test button" in fields.port.placeholder
     extras = meta.extra_fields
-    assert set(extras) == {"timeout", "verify", "max_retries"}
+    assert set(extras) == {"timeout", "verify", "max_retries", "max_pages", "max_answer_bytes"}
     for name, field in extras.items():
         assert "null" in field["schema"]["type"], f"{name} would be required in the form"
     assert extras["timeout"]["schema"]["title"] == "Timeout (seconds)"

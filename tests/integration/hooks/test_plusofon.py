@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from airflow_provider_plusofon.api import retry as retry_module
 from airflow_provider_plusofon.exceptions import (
     CreateOutcomeUnknownError,
     PlusofonAuthError,
@@ -18,7 +19,6 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonServerError,
     PlusofonValidationError,
 )
-from airflow_provider_plusofon.hooks import client as client_module
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from tests.conftest import TOKEN
 
@@ -76,8 +76,8 @@ def test_concurrent_listing_with_429_and_503_loses_and_repeats_nothing(emulator_
 
 def test_a_429_pauses_the_other_workers_too(emulator_conn, monkeypatch):
     # Real waiting here: what is checked is when each request reached the server.
-    monkeypatch.setattr(client_module, "_sleep", time.sleep)
-    monkeypatch.setattr(client_module, "_monotonic", time.monotonic)
+    monkeypatch.setattr(retry_module, "_sleep", time.sleep)
+    monkeypatch.setattr(retry_module, "_monotonic", time.monotonic)
     emulator_conn.seed(seeded(7))
     emulator_conn.inject("rate_limit", path="/api/v1/webhooks/5", retry_after=0.6)
     emulator_conn.inject("latency", path="/api/v1/webhooks/6", latency_ms=300)

@@ -26,6 +26,26 @@ def test_trigger_serialize_round_trip():
     assert rebuilt.serialize() == (classpath, kwargs)
 
 
+def test_the_serialized_kwargs_are_those_of_0_1_0():
+    # Triggers stored in the metadata database by 0.1.0 are re-created from exactly these kwargs.
+    stored = {
+        "webhooks": [{"url": "https://crm.example.com/calls", "event": "create"}],
+        "sealed": True,
+        "plusofon_conn_id": "plusofon_default",
+        "poke_interval": 60.0,
+        "end_time": 1800000000.0,
+        "max_workers": 8,
+    }
+    classpath, kwargs = PlusofonWebhookTrigger(**stored).serialize()
+    assert classpath == "airflow_provider_plusofon.triggers.webhooks.PlusofonWebhookTrigger"
+    assert kwargs == stored
+    assert PlusofonWebhookTrigger(stored["webhooks"]).serialize()[1] == {
+        **stored,
+        "sealed": False,
+        "end_time": None,
+    }
+
+
 async def first_event(trigger: PlusofonWebhookTrigger):
     async for event in trigger.run():
         return event.payload

@@ -16,10 +16,10 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonServerError,
     WebhookSpecError,
 )
-from airflow_provider_plusofon.hooks import plusofon as hook_module
+from airflow_provider_plusofon.hooks import masking as masking_module
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from tests.conftest import TOKEN
-from tests.unit.hooks.test_client import LIST_URL, item, paginator
+from tests.unit.api.test_webhooks import LIST_URL, item, paginator
 
 
 @pytest.fixture
@@ -31,8 +31,8 @@ def hook(conn_env) -> PlusofonHook:
 def masked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """What reaches Airflow's masker, call by call, with the once-per-process memory cleared."""
     calls: list[list[str]] = []
-    monkeypatch.setattr(hook_module, "mask_secret", calls.append)
-    monkeypatch.setattr(hook_module, "_masked", set())
+    monkeypatch.setattr(masking_module, "mask_secret", calls.append)
+    monkeypatch.setattr(masking_module, "_masked", set())
     return calls
 
 
@@ -205,7 +205,7 @@ def test_max_pages_comes_from_the_connection(monkeypatch, requests_mock):
 
 
 def test_url_passwords_are_masked_like_header_values(masked):
-    hook_module.mask_webhook_secrets(
+    masking_module.mask_webhook_secrets(
         [{"url": "https://crm:pa55-w0rd@crm.example.com/x", "headers": [{"name": "X", "value": "h-secret"}]}]
     )
     assert masked == [["h-secret", "pa55-w0rd"]]

@@ -1,10 +1,10 @@
-"""The reconciliation core: plan() for every case, with plain data and no I/O."""
+"""The reconciliation core: plan_changes() for every case, with plain data and no I/O."""
 
 from __future__ import annotations
 
 import json
 
-from airflow_provider_plusofon.webhooks.plan import detail_ids, plan, plan_removal, with_details
+from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, plan_removal, with_details
 from airflow_provider_plusofon.webhooks.render import render_plan
 from airflow_provider_plusofon.webhooks.spec import parse_specs
 
@@ -17,7 +17,7 @@ def webhook(webhook_id, url=A, event="create", type_call="inbound", **detail):
 
 
 def test_missing_webhook_is_created():
-    result = plan(parse_specs([{"url": A, "event": "create"}]), [])
+    result = plan_changes(parse_specs([{"url": A, "event": "create"}]), [])
     [action] = result.actions
     assert action.kind == "create"
     assert action.body() == {"url": A, "event": "create"}
@@ -25,7 +25,7 @@ def test_missing_webhook_is_created():
 
 
 def test_matching_webhook_is_unchanged():
-    result = plan(parse_specs([{"url": A, "event": "create", "type_call": "inbound"}]), [webhook(1)])
+    result = plan_changes(parse_specs([{"url": A, "event": "create", "type_call": "inbound"}]), [webhook(1)])
     assert [(a.kind, a.webhook_id) for a in result.actions] == [("unchanged", 1)]
     assert not result.has_changes
 
@@ -33,7 +33,7 @@ def test_matching_webhook_is_unchanged():
 def test_drifted_field_is_an_update_with_a_field_diff_and_full_body():
     specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}])
     current = webhook(1, type_style="short", headers=[{"name": "X-Keep", "value": "k"}], template=None)
-    [action] = plan(specs, [current]).actions
+    [action] = plan_changes(specs, [current]).actions
     assert action.kind == "update"
     assert action.changes == {"type_style": ("short", "long")}
     assert action.body() == {
@@ -50,9 +50,9 @@ def test_list_order_is_not_drift_but_a_new_item_is():
         [{"url": A, "event": "create", "params": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]
     )
     same = webhook(1, params=[{"name": "b", "value": "2"}, {"name": "a", "value": "1"}])
-    assert plan(specs, [same]).actions[0].kind == "unchanged"
+    assert plan_changes(specs, [same]).actions[0].kind == "unchanged"
     more = webhook(1, params=[{"name": "a", "value": "1"}, {"name": "b", "value": "2"}, {"name": "c", "value": "3"}])
-    action = plan(specs, [more]).actions[0]
+    action = plan_changes(specs, [more]).actions[0]
     assert action.kind == "update"
     assert action.describe()["changes"]["params"]["after"] == [
         {"name": "a", "value": "1"},
@@ -63,28 +63,28 @@ def test_list_order_is_not_drift_but_a_new_item_is():
 def test_unmanaged_fields_do_not_cause_updates():
     specs = parse_specs([{"url": A, "event": "create"}])
     current = webhook(1, type_style="short", headers=[{"name": "X", "value": "y"}], template="t")
-    assert plan(specs, [current]).actions[0].kind == "unchanged"
+    assert plan_changes(specs, [current]).actions[0].kind == "unchanged"
 
 
 def test_without_prune_nothing_is_deleted():
     specs = parse_specs([{"url": A, "event": "create"}])
-    result = plan(specs, [webhook(1), webhook(2, url=B)])
+    result = plan_changes(specs, [webhook(1), webhook(2, url=B)])
     assert result.deletes == []
 
 
 def test_prune_deletes_undeclared_webhooks_only():
     specs = parse_specs([{"url": A, "event": "create"}])
-    result = plan(specs, [webhook(1), webhook(2, url=B)], prune=True)
+    result = plan_changes(specs, [webhook(1), webhook(2, url=B)], prune=True)
     assert [(a.kind, a.webhook_id, a.reason) for a in result.deletes] == [(("delete"), 2, "not declared in any spec")]
 
 
 def test_duplicates_are_reported_and_pruned_keeping_the_matching_one():
     specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}])
     actual = [webhook(3, type_style="short"), webhook(5, type_style="long"), webhook(7, type_style="long")]
-    result = plan(specs, actual)
+    result = plan_changes(specs, actual)
     assert result.duplicates == {f"spec #0 ({A} create)": (3, 5, 7)}
     assert [(a.kind, a.webhook_id) for a in result.actions] == [("unchanged", 5)]
-    pruned = plan(specs, actual, prune=True)
+    pruned = plan_changes(specs, actual, prune=True)
     assert [(a.kind, a.webhook_id) for a in pruned.actions] == [
         ("unchanged", 5),
         ("delete", 3),
@@ -96,7 +96,7 @@ def test_duplicates_are_reported_and_pruned_keeping_the_matching_one():
 def test_duplicates_that_all_differ_keep_the_lowest_id():
     specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}])
     actual = [webhook(9, type_style="short"), webhook(4, type_style="short")]
-    [action] = plan(specs, actual).actions
+    [action] = plan_changes(specs, actual).actions
     assert (action.kind, action.webhook_id) == ("update", 4)
 
 
@@ -130,7 +130,7 @@ def test_summary_is_json_and_never_contains_header_values():
             ],
         )
     ]
-    result = plan(specs, actual)
+    result = plan_changes(specs, actual)
     summary = result.summary(dry_run=True)
     text = json.dumps(summary)
     for secret in ("new-secret-value", "another-secret", "old-secret-value", "gone-secret"):
@@ -162,7 +162,7 @@ def test_requirements_view():
         ]
     )
     actual = [webhook(1, headers=[]), webhook(2, url=B, event="destroy")]
-    status = plan(specs, actual).requirements()
+    status = plan_changes(specs, actual).requirements()
     assert [s["id"] for s in status["satisfied"]] == [2]
     assert [(m["url"], m["event"]) for m in status["missing"]] == [(A, "answer")]
     assert status["different"][0]["changes"] == {"headers": {"added": ["X-Key"], "removed": [], "changed": []}}
@@ -173,7 +173,7 @@ def test_a_url_password_never_reaches_the_summary_or_the_table():
     secret_url = "https://crm:pa55-w0rd@crm.example.com/calls"
     specs = parse_specs([{"url": secret_url, "event": "create"}, {"url": A, "event": "destroy", "type_style": "long"}])
     actual = [webhook(1, url="https://crm:old-pa55@crm.example.com/old", event="answer"), webhook(2, event="destroy")]
-    result = plan(specs, actual, prune=True)
+    result = plan_changes(specs, actual, prune=True)
     shown = json.dumps(result.summary(dry_run=True)) + render_plan(result) + json.dumps(result.requirements())
     assert "pa55-w0rd" not in shown
     assert "old-pa55" not in shown

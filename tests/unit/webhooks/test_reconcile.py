@@ -10,6 +10,7 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.exceptions import (
     AmbiguousWebhookError,
     CreateOutcomeUnknownError,
@@ -20,18 +21,16 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonValidationError,
     StalePlanError,
 )
-from airflow_provider_plusofon.hooks.client import PlusofonClient
-from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig
+from airflow_provider_plusofon.webhooks.creates import create_webhooks
 from airflow_provider_plusofon.webhooks.reconcile import (
     apply_plan,
-    create_webhooks,
     plan_account,
     plan_by_id,
     plan_one,
 )
 from airflow_provider_plusofon.webhooks.spec import parse_spec, parse_specs
 from tests.conftest import BASE, CLIENT_ID, REPO, TOKEN, airflow_modules_after_importing
-from tests.unit.hooks.test_client import LIST_URL, item, paginator
+from tests.unit.api.test_webhooks import LIST_URL, item, paginator
 
 BODY = {"url": "https://crm.example.com/calls", "event": "create", "type_call": "inbound"}
 
@@ -279,7 +278,7 @@ def test_the_core_imports_nothing_of_airflow():
 WRITES = {"post_webhook", "update_webhook", "delete_webhook", "create_webhook"}
 
 
-@pytest.mark.parametrize("package", ["operators", "sensors", "triggers"])
+@pytest.mark.parametrize("package", ["operators", "sensors", "triggers", "tasks", "cli"])
 def test_tasks_call_no_write_method_themselves(package):
     # Every create, update and delete goes through webhooks/reconcile.py.
     for path in (REPO / "airflow_provider_plusofon" / package).glob("*.py"):
@@ -311,8 +310,8 @@ HEADER = [{"name": "X-Key", "value": "fingerprint-secret-1"}]
 
 
 def fingerprint(specs: list[dict], actual: list[dict], **kwargs) -> str:
-    from airflow_provider_plusofon.webhooks.plan import plan as make_plan
-    from airflow_provider_plusofon.webhooks.reconcile import plan_id
+    from airflow_provider_plusofon.webhooks.plan import plan_changes as make_plan
+    from airflow_provider_plusofon.webhooks.plan import plan_id
 
     return plan_id(make_plan(parse_specs(specs), actual, **kwargs), KEY)
 
@@ -341,8 +340,8 @@ def test_plan_id_ignores_what_the_plan_does_not_touch_and_the_order_of_specs():
 
 
 def test_plan_id_says_nothing_of_secret_values():
-    from airflow_provider_plusofon.webhooks.plan import plan as make_plan
-    from airflow_provider_plusofon.webhooks.reconcile import plan_id
+    from airflow_provider_plusofon.webhooks.plan import plan_changes as make_plan
+    from airflow_provider_plusofon.webhooks.plan import plan_id
 
     result = make_plan(parse_specs([{**BODY, "headers": HEADER}]), [])
     # Without the key, even a guess of the secret cannot be confirmed from the id.

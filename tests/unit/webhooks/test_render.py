@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_plusofon.webhooks.plan import plan
+from airflow_provider_plusofon.webhooks.plan import plan_changes
 from airflow_provider_plusofon.webhooks.render import render_plan
 from airflow_provider_plusofon.webhooks.spec import parse_specs
 from tests.unit.webhooks.test_plan import A, B, webhook
@@ -10,7 +10,7 @@ from tests.unit.webhooks.test_plan import A, B, webhook
 
 def test_render_plan_table():
     specs = parse_specs([{"url": A, "event": "create", "type_style": "long"}, {"url": B, "event": "destroy"}])
-    result = plan(specs, [webhook(1, type_style="short"), webhook(2, url="https://old.example")], prune=True)
+    result = plan_changes(specs, [webhook(1, type_style="short"), webhook(2, url="https://old.example")], prune=True)
     text = render_plan(result, dry_run=True)
     assert text.splitlines() == [
         "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 1 to update, 1 to delete, 0 unchanged",
@@ -24,13 +24,13 @@ def test_render_plan_table():
 
 def test_render_no_changes():
     specs = parse_specs([{"url": A, "event": "create"}])
-    assert "No changes" in render_plan(plan(specs, [webhook(1)]))
+    assert "No changes" in render_plan(plan_changes(specs, [webhook(1)]))
 
 
 def test_render_keeps_what_the_server_sent_on_one_line():
     # a hostile account: a URL and a header name that would forge a plan line, or a Markdown block's end
     forged = "https://evil.example/x\n  + create  https://forged.example event=create\r\u2028```"
-    result = plan(
+    result = plan_changes(
         parse_specs([{"url": A, "event": "create", "headers": [{"name": "X-Other", "value": "w"}]}]),
         [webhook(1, headers=[{"name": "X-A\nB", "value": "v"}]), webhook(2, url=forged)],
         prune=True,

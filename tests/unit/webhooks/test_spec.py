@@ -7,12 +7,8 @@ import json
 import pytest
 
 from airflow_provider_plusofon.exceptions import WebhookSpecError
-from airflow_provider_plusofon.webhooks.spec import (
-    load_spec_source,
-    normalise,
-    parse_spec,
-    parse_specs,
-)
+from airflow_provider_plusofon.webhooks.spec import normalise, parse_spec, parse_specs
+from airflow_provider_plusofon.webhooks.spec_files import load_spec_source
 
 GOOD = {"url": "https://crm.example.com/calls", "event": "create"}
 
@@ -301,7 +297,7 @@ def test_a_yaml_file_with_a_few_anchors_is_fine(tmp_path):
 
 
 def test_a_spec_file_too_large_or_too_deep_is_a_spec_error(tmp_path, monkeypatch):
-    from airflow_provider_plusofon.webhooks import spec as spec_module
+    from airflow_provider_plusofon.webhooks import spec_files as spec_module
 
     monkeypatch.setattr(spec_module, "MAX_SPEC_FILE_BYTES", 100)
     big = tmp_path / "big.yaml"

@@ -1,4 +1,4 @@
-"""PlusofonClient against requests-mock: what is sent, what the caller gets, retries, hostile answers."""
+"""PlusofonClient (api/webhooks.py) against requests-mock: what is sent, what the caller gets, retries, hostile answers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 import pytest
 import requests
 
+from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
+from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH
 from airflow_provider_plusofon.exceptions import (
     PlusofonAuthError,
     PlusofonConfigError,
@@ -20,8 +22,6 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonTransportError,
     PlusofonValidationError,
 )
-from airflow_provider_plusofon.hooks.client import WEBHOOKS_PATH, PlusofonClient
-from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig
 from tests.conftest import BASE, CLIENT_ID, TOKEN, airflow_modules_after_importing
 
 LIST_URL = BASE + WEBHOOKS_PATH
@@ -109,7 +109,7 @@ def test_list_without_last_page_follows_page_numbers(client, requests_mock):
 
 def test_list_rejects_a_non_paginator(client, requests_mock):
     requests_mock.get(LIST_URL, json={"unexpected": True})
-    with pytest.raises(PlusofonServerError, match="paginator"):
+    with pytest.raises(PlusofonInvalidResponseError, match="paginator"):
         client.list_webhooks()
 
 
@@ -188,7 +188,7 @@ def test_html_error_page_gives_a_clear_error(client, requests_mock):
 
 def test_non_json_200_is_an_error(client, requests_mock):
     requests_mock.get(f"{LIST_URL}/5", text="OK")
-    with pytest.raises(PlusofonServerError, match="non-JSON"):
+    with pytest.raises(PlusofonInvalidResponseError, match="non-JSON"):
         client.get_webhook(5)
 
 
@@ -235,7 +235,7 @@ def test_429_retry_after_is_capped(client, requests_mock, waits):
         [{"status_code": 429, "headers": {"Retry-After": "3600"}, "json": {}}, {"json": item(5)}],
     )
     client.get_webhook(5)
-    assert waits == [PlusofonClient.retry_after_max_seconds]
+    assert waits == [60.0]
 
 
 def test_a_429_pauses_every_later_request_of_the_client(requests_mock, waits):
@@ -292,7 +292,7 @@ def test_test_connection_bad_token_says_what_failed(client, requests_mock):
 
 def test_the_http_client_imports_nothing_of_airflow():
     # It is what runs where Airflow is not loaded (and what the listing memory benchmark measures).
-    assert airflow_modules_after_importing("airflow_provider_plusofon.hooks.client") == []
+    assert airflow_modules_after_importing("airflow_provider_plusofon.api") == []
 
 
 # -- requests go only where the API is -----------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from airflow_provider_plusofon.exceptions import PlusofonConfigError
-from airflow_provider_plusofon.hooks.client import PlusofonClient
-from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig
-from tests.conftest import BASE, CLIENT_ID, TOKEN
-from tests.unit.hooks.test_client import item, mock_pages
+from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
+from airflow_provider_plusofon.exceptions import PlusofonConfigError, PlusofonInvalidResponseError
+from tests.conftest import BASE, CLIENT_ID, REPO, TOKEN
+from tests.unit.api.test_webhooks import item, mock_pages
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,49 @@ def test_every_problem_of_the_settings_is_reported_at_once():
 def test_settings_that_are_not_finite_or_out_of_range_are_refused_where_read(name, value):
     with pytest.raises(PlusofonConfigError, match=name if name != "verify" else "'verify'"):
         PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, **{name: value})
+
+
+def test_the_readme_field_table_is_the_settings_table():
+    from airflow_provider_plusofon.api.settings import markdown_table
+
+    readme = (REPO / "README.md").read_text()
+    assert markdown_table() in readme
+    for name in ("timeout", "verify", "max_retries", "max_pages", "max_answer_bytes"):
+        assert f"| `extra.{name}` |" in readme
+
+
+def test_every_setting_can_be_set_from_a_connection_extra(monkeypatch, requests_mock):
+    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+
+    extra = {"timeout": "2.5", "verify": "false", "max_retries": "0", "max_pages": "7", "max_answer_bytes": "2048"}
+    conn = {"conn_type": "plusofon", "login": CLIENT_ID, "password": TOKEN, "host": BASE, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_ALL", json.dumps(conn))
+    config = PlusofonHook("plusofon_all").config
+    assert (config.timeout, config.verify, config.max_retries, config.max_pages, config.max_answer_bytes) == (
+        2.5,
+        False,
+        0,
+        7,
+        2048,
+    )
+    requests_mock.get(f"{BASE}/api/v1/webhooks/5", content=b'{"id": 5, "template": "' + b"x" * 3000 + b'"}')
+    with pytest.raises(PlusofonInvalidResponseError, match="larger than 2048 bytes"):
+        PlusofonHook("plusofon_all").get_webhook(5)
+
+
+def test_defaults_are_the_documented_ones():
+    config = PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN)
+    assert (config.timeout, config.verify, config.max_retries, config.max_pages, config.max_answer_bytes) == (
+        30.0,
+        True,
+        5,
+        10_000,
+        16 * 1024 * 1024,
+    )
+
+
+def test_the_0_1_0_import_paths_still_work():
+    from airflow_provider_plusofon.hooks.client import PlusofonClient as OldClient
+    from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig as OldConfig
+
+    assert (OldClient, OldConfig) == (PlusofonClient, PlusofonConnectionConfig)

@@ -1,0 +1,152 @@
+"""The list endpoint's paging rules, with no I/O: what a page must look like, how many there are,
+in which order to read them. No Airflow import here.
+
+Paging is bounded by what page 1 proves (``last_page``, or ``total``/``per_page``), stops at a
+page that brings no new id, and never goes past ``max_pages``. The listing itself is a generator
+(:func:`read_listing`) that says which pages to fetch and is sent them, so that any sender, a
+thread pool today or an event loop, drives the same rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterable, Mapping
+from typing import Any
+
+from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH, is_webhook_id
+from airflow_provider_plusofon.exceptions import PlusofonInvalidResponseError, PlusofonPagingLimitError
+from airflow_provider_plusofon.redaction import shape
+
+# Yields the page numbers to fetch next (in any order, at once), is sent their checked pages in
+# that order, and returns every webhook listed, each id once.
+Listing = Generator[list[int], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def invalid(text: str, *, page: int | None = None) -> PlusofonInvalidResponseError:
+    """The error for a list answer the client cannot trust."""
+    where = f"page {page} of the list: " if page is not None else ""
+    return PlusofonInvalidResponseError(where + text, status_code=200, method="GET", path=WEBHOOKS_PATH)
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def check_page(answer: Any, page: int) -> dict[str, Any]:
+    """One page of the list, checked: a paginator whose ``data`` items each have a valid id."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+        raise invalid("the answer is not a paginator with a 'data' array", page=page)
+    current = answer.get("current_page")
+    if current is not None and str(current) != str(page):
+        raise invalid(f"asked for page {page}, the answer says it is page {str(current)[:20]!r}", page=page)
+    for position, item in enumerate(answer["data"]):
+        if not isinstance(item, dict) or not is_webhook_id(item.get("id")):
+            found = shape(item.get("id")) if isinstance(item, dict) else shape(item)
+            raise invalid(f"item {position} has no valid id (got {found}); the listing cannot be trusted", page=page)
+    return answer
+
+
+def page_count(first: Mapping[str, Any]) -> int | None:
+    """How many pages the list has, as far as page 1 proves it (``None``: it does not say)."""
+    last_page, total, per_page = (first.get(key) for key in ("last_page", "total", "per_page"))
+    proven = None
+    if _positive_int(per_page) and isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+        proven = max(1, math.ceil(total / per_page))  # type: ignore[operator]
+    if last_page is None:
+        return proven
+    if not _positive_int(last_page):
+        raise invalid(f"last_page is not a positive integer (got {shape(last_page)})", page=1)
+    if proven is not None and last_page != proven:
+        raise invalid(
+            f"the paginator contradicts itself: last_page={last_page}, but total={total} and "
+            f"per_page={per_page} make {proven} page(s)",
+            page=1,
+        )
+    return int(last_page)
+
+
+def check_page_limit(pages: int, max_pages: int) -> None:
+    if pages > max_pages:
+        raise PlusofonPagingLimitError(
+            f"the list has {pages} or more pages, more than max_pages={max_pages}; raise the "
+            "connection's extra 'max_pages' if the account really is that large",
+            method="GET",
+            path=WEBHOOKS_PATH,
+        )
+
+
+def unique_by_id(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each id once, first seen first: items can shift between pages while we page."""
+    seen: set[Any] = set()
+    unique = []
+    for item in items:
+        if item["id"] in seen:
+            continue
+        seen.add(item["id"])
+        unique.append(dict(item))
+    return unique
+
+
+def _add_new_ids(seen: set[int], page: Mapping[str, Any], number: int) -> None:
+    # A server that ignores ?page= answers page 1 every time: that must not pass for a listing.
+    ids = {item["id"] for item in page["data"]}
+    if ids and ids <= seen:
+        raise invalid("it repeats only webhooks of earlier pages; the server may ignore ?page=", page=number)
+    seen |= ids
+
+
+def read_listing(max_pages: int) -> Listing:
+    """Every webhook on the account: page 1, then the pages it proves, fetched at once."""
+    [first] = yield [1]
+    return (yield from read_rest(first, max_pages))
+
+
+def read_rest(first: dict[str, Any], max_pages: int) -> Listing:
+    """Every webhook, given page 1 as already fetched. Without a full paginator, page numbers are
+    followed one by one while the server says there is more."""
+    count = page_count(first)
+    seen = {item["id"] for item in first["data"]}
+    pages = [first]
+    if count is not None:
+        check_page_limit(count, max_pages)
+        rest = (yield list(range(2, count + 1))) if count > 1 else []
+        for number, page in enumerate(rest, start=2):
+            _add_new_ids(seen, page, number)
+        pages += rest
+        return unique_by_id(item for page in pages for item in page["data"])
+    number = 1
+    while pages[-1].get("next_page_url") and pages[-1]["data"]:
+        check_page_limit(number + 1, max_pages)
+        number += 1
+        [page] = yield [number]
+        _add_new_ids(seen, page, number)
+        pages.append(page)
+    return unique_by_id(item for page in pages for item in page["data"])
+
+
+def _pages_spanned_by_newest(count: int, per_page: int, total: int, last_page: int) -> int:
+    """How many pages, from the last back, the ``count`` newest items fill."""
+    on_last_page = min(per_page, total - (last_page - 1) * per_page)
+    if count <= on_last_page or on_last_page <= 0:
+        return max(1, math.ceil(count / per_page))
+    return 1 + math.ceil((count - on_last_page) / per_page)
+
+
+def newest_first(first: Mapping[str, Any], newest: int, batch_at_least: int) -> list[list[int]]:
+    """
+    The pages after page 1 in batches from the last back, for looking up ``newest`` new items:
+    accounts list oldest first as a rule, so new webhooks fill the last pages. The first batch
+    is as many last pages as they can span; the others at least ``batch_at_least`` pages each.
+    Page 1 must have proven the page count (see :func:`page_count`).
+    """
+    count = page_count(first) or 1
+    per_page, total = _positive_int(first.get("per_page")), first.get("total")
+    batch = 1
+    if per_page and isinstance(total, int) and not isinstance(total, bool):
+        batch = _pages_spanned_by_newest(newest, per_page, total, count)
+    remaining, batches = list(range(count, 1, -1)), []
+    while remaining:
+        batches.append(remaining[:batch])
+        remaining = remaining[batch:]
+        batch = max(batch, batch_at_least)
+    return batches

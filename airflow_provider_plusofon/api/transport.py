@@ -1,0 +1,169 @@
+"""Sending one request: a ``requests`` session with the API's headers, a size cap, and what a
+failure to get an answer means. No Airflow import here.
+
+A transport knows nothing of endpoints, retries or answers' meaning: it sends what it is given to
+the configured host and hands back the :class:`~.answers.Answer` or a
+:class:`~airflow_provider_plusofon.exceptions.PlusofonTransportError`. The endpoints
+(:mod:`.webhooks`) work over anything with its ``send``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_plusofon.api.answers import Answer
+from airflow_provider_plusofon.api.settings import PlusofonConnectionConfig
+from airflow_provider_plusofon.exceptions import (
+    PlusofonConfigError,
+    PlusofonInvalidResponseError,
+    PlusofonTransportError,
+)
+
+if TYPE_CHECKING:
+    # requests is imported when the first request is made, not when the scheduler parses a DAG
+    # that merely mentions the hook.
+    import requests
+
+_READ_CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    """
+    One request to the API.
+
+    :param method: the HTTP method.
+    :param path: the path under the base URL (one of :func:`~.ids.is_api_path`'s).
+    :param params: the query.
+    :param body: the JSON body.
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    body: Any = None
+
+
+class Transport(Protocol):
+    """What the endpoints need of a sender: one request in, one answer out (or an error)."""
+
+    def send(self, request: Request) -> Answer: ...
+
+
+class RequestsTransport:
+    """
+    A keep-alive ``requests`` session: the documented headers, the connection's TLS settings,
+    redirects never followed, answers read up to ``max_answer_bytes``.
+
+    :param config: where and how to reach the API.
+    :param pool_size: how many connections may be open at once (one per concurrent request).
+    """
+
+    def __init__(self, config: PlusofonConnectionConfig, *, pool_size: int = 10) -> None:
+        self.config = config
+        self.pool_size = max(10, pool_size)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One keep-alive session, with the headers the API documents."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        config = self.config
+        session = requests.Session()
+        session.headers.update(
+            {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Client": config.client_id,
+                "Authorization": f"Bearer {config.token}",
+            }
+        )
+        session.verify = config.verify
+        adapter = HTTPAdapter(pool_connections=self.pool_size, pool_maxsize=self.pool_size, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def send(self, request: Request) -> Answer:
+        """Send one request; return its status, its body (read up to the cap) and its headers."""
+        import requests
+
+        config, method, path = self.config, request.method, request.path
+        try:
+            response = self.session.request(
+                method,
+                config.base_url + path,
+                params=request.params,
+                json=request.body,
+                timeout=config.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.ConnectTimeout as exc:
+            raise PlusofonTransportError(
+                f"could not connect within {config.timeout:g}s", request_sent=False, method=method, path=path
+            ) from exc
+        except requests.Timeout as exc:
+            raise PlusofonTransportError(f"no answer within {config.timeout:g}s", method=method, path=path) from exc
+        except requests.ConnectionError as exc:
+            raise PlusofonTransportError(
+                f"connection failed ({_connection_failure(exc)})",
+                request_sent=not _never_connected(exc),
+                method=method,
+                path=path,
+            ) from None
+        except (requests.RequestException, ValueError, TypeError, UnicodeError) as exc:
+            # A local error (a header value requests refuses, a malformed URL) cannot heal by
+            # retrying, and its text may quote the header: name only its kind.
+            raise PlusofonConfigError(
+                f"{method} {path}: the request could not be built ({type(exc).__name__}); "
+                "check the connection's host, Client ID and token"
+            ) from None
+        try:
+            return Answer(response.status_code, self._read_capped(response, request), response.headers)
+        finally:
+            response.close()
+
+    def _read_capped(self, response: requests.Response, request: Request) -> bytes:
+        import requests
+
+        cap = self.config.max_answer_bytes
+        where: dict[str, Any] = {"status_code": response.status_code, "method": request.method, "path": request.path}
+        content = bytearray()
+        try:
+            for chunk in response.iter_content(_READ_CHUNK_BYTES):
+                content += chunk
+                if len(content) > cap:
+                    raise PlusofonInvalidResponseError(
+                        f"the answer is larger than {cap} bytes (max_answer_bytes); not read further", **where
+                    )
+        except requests.exceptions.ContentDecodingError:
+            raise PlusofonInvalidResponseError("the answer's compressed body does not decode", **where) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise PlusofonTransportError(
+                f"the connection broke while reading the answer ({type(exc).__name__})",
+                method=request.method,
+                path=request.path,
+            ) from None
+        return bytes(content)
+
+
+def _reason(error: Exception) -> Any:
+    reason = error.args[0] if error.args else None
+    return getattr(reason, "reason", reason)
+
+
+def _never_connected(error: Exception) -> bool:
+    """Whether a connection error happened before the request could be sent (refused, DNS, TLS)."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError, SSLError
+
+    return isinstance(_reason(error), NewConnectionError | NameResolutionError | SSLError)
+
+
+def _connection_failure(error: Exception) -> str:
+    reason = _reason(error)
+    return type(reason).__name__ if isinstance(reason, Exception) else type(error).__name__

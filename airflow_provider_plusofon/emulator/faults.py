@@ -1,0 +1,242 @@
+"""The emulator's faults: each kind declared once, with what it does to a request, in one table.
+
+A fault is scripted for the next ``count`` requests that match it; a request gets at most one
+``latency`` fault and one fault of any other kind (one request gets one answer). Each behaviour
+is given the fault, the request, and ``answer`` (what the API would have answered, computed only
+when called), and returns the answer to send, or raises :class:`Dropped` to close the
+connection without one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airflow_provider_plusofon.emulator.routes import LIST_PATH, Exchange, Reply, decode
+from airflow_provider_plusofon.emulator.state import validate_body
+
+HTML_ERROR_PAGE = (
+    "<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway"
+    "</h1></center><hr><center>nginx</center></body></html>"
+)
+
+
+class Dropped(Exception):
+    """Close the connection without an answer."""
+
+
+@dataclass
+class Fault:
+    """
+    A fault applied to the next ``count`` requests that match ``method`` and ``path``.
+
+    :param kind: one of :data:`FAULTS`.
+    :param count: how many matching requests it applies to.
+    :param method: only requests with this method (any when ``None``).
+    :param path: only requests whose path starts with this (any when ``None``).
+    :param status: the status of a ``status`` fault (or ``echo_token``, ``redirect``).
+    :param html: answer a ``status`` fault with an HTML page, as a proxy would.
+    :param retry_after: seconds in the ``Retry-After`` of a ``rate_limit`` fault.
+    :param message: the message of a ``success_false`` fault.
+    :param latency_ms: the delay of a ``latency`` fault.
+    :param lag_ms: how long after a ``lagging_store`` fault the POST is stored.
+    :param location: where a ``redirect`` fault points.
+    :param overrides: fields a ``paginator`` fault sets in the list answer (``None`` removes one).
+    :param repeat_first_page: a ``paginator`` fault answers page 1 whatever page was asked.
+    :param size_mb: what a ``gzip_bomb`` expands to.
+    """
+
+    kind: str
+    count: int = 1
+    method: str | None = None
+    path: str | None = None
+    status: int = 503
+    html: bool = False
+    retry_after: float = 1
+    message: str = "Emulated failure"
+    latency_ms: float = 0
+    lag_ms: float = 200
+    location: str = "https://elsewhere.example/api/v1/webhooks"
+    overrides: dict[str, Any] | None = None
+    repeat_first_page: bool = False
+    size_mb: int = 64
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path or path.startswith(self.path)
+
+
+Answer = Callable[[], Reply]
+Behaviour = Callable[[Fault, Exchange, Answer], Reply]
+
+
+def _latency(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    time.sleep(fault.latency_ms / 1000)
+    return answer()
+
+
+def _rate_limit(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    return Reply(429, {"message": "Too Many Attempts."}, {"Retry-After": f"{fault.retry_after:g}"})
+
+
+def _status(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    if fault.html:
+        return Reply(fault.status, HTML_ERROR_PAGE.format(status=fault.status))
+    return Reply(fault.status, {"message": "Server Error"})
+
+
+def _drop(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    raise Dropped
+
+
+def _drop_after_store(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    answer()
+    raise Dropped
+
+
+def _success_false(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    # The API refused the request: nothing is stored.
+    return Reply(200, {"success": False, "message": fault.message})
+
+
+def _lagging_store(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    body = decode(exchange.raw)
+    if exchange.method == "POST" and exchange.path == LIST_PATH and not validate_body(body):
+        timer = threading.Timer(fault.lag_ms / 1000, exchange.emulator.state.add, args=[body])
+        timer.daemon = True
+        timer.start()
+    raise Dropped
+
+
+def _redirect(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    status = fault.status if 300 <= fault.status < 400 else 307
+    return Reply(status, {"message": "Moved"}, {"Location": fault.location})
+
+
+def _echo_token(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    echoed = exchange.headers.get("Authorization") or ""
+    return Reply(fault.status, {"message": f"Bad header: {echoed}", "errors": echoed})
+
+
+_BOMBS: dict[int, bytes] = {}
+
+
+def _gzip_bomb(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    # Valid JSON once expanded, so that only its size can give it away.
+    if fault.size_mb not in _BOMBS:
+        padding = b" " * (fault.size_mb * 1024 * 1024)
+        _BOMBS[fault.size_mb] = gzip.compress(b'{"data": [' + padding + b"]}", compresslevel=9)
+    return Reply(200, _BOMBS[fault.size_mb], {"Content-Encoding": "gzip"})
+
+
+def _on_list_answer(change: Callable[[Fault, Exchange, dict[str, Any]], dict[str, Any]]) -> Behaviour:
+    """A fault that alters a list answer (and leaves any other answer alone)."""
+
+    def behaviour(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+        reply = answer()
+        if isinstance(reply.body, dict) and isinstance(reply.body.get("data"), list):
+            return Reply(reply.status, change(fault, exchange, dict(reply.body)), reply.headers)
+        return reply
+
+    return behaviour
+
+
+def _paginator(fault: Fault, exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
+    if fault.repeat_first_page:
+        emulator = exchange.emulator
+        body = {**emulator.state.page(1, emulator.app_url), "next_page_url": body.get("next_page_url") or "x"}
+    for key, value in (fault.overrides or {}).items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+def _strip_ids(fault: Fault, exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "data": [{k: v for k, v in item.items() if k != "id"} for item in body["data"]]}
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    """What a kind of fault is for, and what it does."""
+
+    doc: str
+    behaviour: Behaviour
+
+
+FAULTS: Mapping[str, FaultKind] = {
+    "rate_limit": FaultKind("429 with Retry-After", _rate_limit),
+    "status": FaultKind("a 5xx (or any status) with a JSON or an HTML body", _status),
+    "drop": FaultKind("close the connection without handling the request", _drop),
+    "drop_after_store": FaultKind(
+        "handle the request (a POST is stored), then close without an answer", _drop_after_store
+    ),
+    "success_false": FaultKind('200 with {"success": false, "message": ...}; nothing stored', _success_false),
+    "latency": FaultKind("delay the answer", _latency),
+    "lagging_store": FaultKind("close without an answer; a valid POST is stored lag_ms later", _lagging_store),
+    "redirect": FaultKind("a 3xx pointing at another host", _redirect),
+    "paginator": FaultKind(
+        "the list answer with fields overridden, or page 1 whatever was asked", _on_list_answer(_paginator)
+    ),
+    "strip_ids": FaultKind("the list answer's items without their id", _on_list_answer(_strip_ids)),
+    "echo_token": FaultKind("an error whose message and errors repeat the Authorization header", _echo_token),
+    "gzip_bomb": FaultKind("a small gzip answer that expands to size_mb megabytes", _gzip_bomb),
+}
+FAULT_KINDS = tuple(FAULTS)
+
+
+class FaultQueue:
+    """The faults scripted for the next requests, behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def inject(self, kind: str, **options: Any) -> Fault:
+        """Script a fault for the next matching requests (see :class:`Fault`)."""
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULTS)}")
+        fault = Fault(kind=kind, **options)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> list[Fault]:
+        """The faults for this request, each used up once: the first matching latency fault, and
+        the first matching fault of any other kind. The latency fault comes first."""
+        taken: list[Fault] = []
+        with self._lock:
+            for fault in self._faults:
+                if fault.count <= 0 or not fault.matches(method, path):
+                    continue
+                if any((f.kind == "latency") == (fault.kind == "latency") for f in taken):
+                    continue
+                fault.count -= 1
+                taken.append(fault)
+            self._faults = [f for f in self._faults if f.count > 0]
+        return sorted(taken, key=lambda f: f.kind != "latency")
+
+    def listed(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]
+
+
+def answer_with_faults(faults: list[Fault], exchange: Exchange, answer: Answer) -> Reply:
+    """The answer to send: ``answer`` as each fault (outermost first) makes of it."""
+    for fault in reversed(faults):
+        answer = _bound(FAULTS[fault.kind].behaviour, fault, exchange, answer)
+    return answer()
+
+
+def _bound(behaviour: Behaviour, fault: Fault, exchange: Exchange, answer: Answer) -> Answer:
+    return lambda: behaviour(fault, exchange, answer)

@@ -1,0 +1,67 @@
+"""Whether the account has what the specs require, and what "not yet" means. No Airflow import here.
+
+The sensor (in a worker) and its trigger (in the triggerer) both check through :func:`check_once`,
+so an API that is down or rate limited means "check again later" for both, and anything else
+(bad credentials, an answer that cannot be trusted) ends the wait, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_plusofon.api import PlusofonClient
+from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.redaction import seal
+from airflow_provider_plusofon.webhooks.plan import plan_changes
+from airflow_provider_plusofon.webhooks.reconcile import read_account
+from airflow_provider_plusofon.webhooks.spec import WebhookSpec
+
+
+def check_requirements(client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False) -> dict[str, Any]:
+    """
+    Which specs the account satisfies (identity and every named field) and which it does not.
+
+    :param sealed: the specs' secret values are sealed (see :func:`~airflow_provider_plusofon.redaction.seal`
+        with the client's ``seal_key``); the account's are sealed the same way before comparing.
+    """
+    actual = read_account(client, specs)
+    if sealed:
+        actual = [seal(webhook, client.config.seal_key) for webhook in actual]
+    return plan_changes(specs, actual).requirements()
+
+
+@dataclass(frozen=True)
+class Check:
+    """
+    One look at the account for a waiting task.
+
+    :param result: what :func:`check_requirements` found (``None`` when the API could not be read).
+    :param unavailable: why the API could not be read this time, when waiting could fix it.
+    """
+
+    result: dict[str, Any] | None
+    unavailable: PlusofonError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None and bool(self.result["all_satisfied"])
+
+    @property
+    def waiting_reason(self) -> str:
+        """A log line for a check that could not read the account."""
+        return f"Plusofon API unavailable, will check again: {self.unavailable}"
+
+
+def check_once(client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False) -> Check:
+    """
+    Check the requirements once. An error waiting could fix (the API unreachable, rate limited
+    or failing, after the client's retries) is "not yet"; any other error is raised.
+    """
+    try:
+        return Check(check_requirements(client, specs, sealed=sealed))
+    except PlusofonError as error:
+        if error.transient:
+            return Check(None, error)
+        raise
