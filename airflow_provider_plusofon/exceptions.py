@@ -162,6 +162,18 @@ class PlusofonRequestRejectedError(PlusofonAPIError):
 PlusofonRequestRejected = PlusofonRequestRejectedError
 
 
+class PlusofonListingChangedError(PlusofonError):
+    """
+    The account kept changing while it was listed (another actor created, deleted or edited
+    webhooks between our page reads), read after read, up to the bound. Nothing was decided on it,
+    so nothing was written; waiting for the other actor to finish can fix it.
+    """
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
 class PlusofonPagingLimitError(PlusofonAPIError):
     """The listing needs more pages than the configured ``max_pages`` allows."""
 
@@ -193,6 +205,14 @@ class WebhookSpecError(PlusofonError, ValueError):
         count = len(self.problems)
         header = f"{count} problem{'s' if count != 1 else ''} in the webhook specs:"
         super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+class SealKeyChangedError(PlusofonError):
+    """
+    The connection's API token changed since specs were sealed with it (a deferred sensor's specs,
+    see :func:`~airflow_provider_plusofon.redaction.seal`): they cannot be compared any more, and
+    must be sealed again from the specs themselves.
+    """
 
 
 class AmbiguousWebhookError(PlusofonError):

@@ -12,6 +12,9 @@
    repaired (rejected, unanswered, or only duplicates to look at). A failed repair alerts too.
    Replace `alert_on_drift` with your Slack/e-mail/PagerDuty notifier.
 
+The repair takes the pool `plusofon_default` (one slot), shared with the bootstrap's writer, so
+two writers of the account never race (see the bootstrap DAG for creating it).
+
 Airflow 3.0 has no approval tasks. There the approval is a run triggered with the param
 `approved_plan_id` set to the `plan_id` the failed audit printed. The repair then applies that
 plan only if it is still the current one.
@@ -46,6 +49,8 @@ else:
 
 
 SPEC_FILE = "webhooks/{{ params.environment }}.yaml"
+# The account's writers share one pool of one slot (create it: `airflow pools set plusofon_default 1 ...`).
+WRITERS_POOL = "plusofon_default"
 PLANNED_ID = "{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_id'] }}"
 APPROVAL_HOURS = 20  # answered (or rejected) before the next daily run
 APPROVAL_BODY = """\
@@ -146,6 +151,7 @@ with DAG(
         task_id="repair_webhooks",
         webhooks=SPEC_FILE,
         approved_plan_id=approved_plan_id,
+        pool=WRITERS_POOL,  # shared with the bootstrap: one writer of the account at a time
         retries=0,  # a stale plan stays stale
         on_failure_callback=alert_on_drift,
     )

@@ -108,6 +108,8 @@ class Deployment:
 
     def start(self) -> None:
         self.cli("db", "migrate")
+        # The example DAGs' writers share the account's pool of one slot, as the README sets it up.
+        self.cli("pools", "set", "plusofon_default", "1", "Plusofon writers of plusofon_default: one at a time")
         logs = self.home / "services"
         logs.mkdir()
         for name, args in SERVICES.items():
@@ -295,7 +297,9 @@ def live(workdir: Path) -> None:
         deployment.cli("dags", "trigger", "plusofon_bootstrap_webhooks")
         state = deployment.wait_for("the bootstrap run to finish", lambda: deployment.finished(dag_ids[0]))
         check(state == "success", f"the bootstrap run ended {state}")
-        say(f"   {state}; the account has {len(emulator.webhooks())} webhooks")
+        pools = deployment.query("SELECT pool FROM task_instance WHERE task_id = 'ensure_webhooks'")
+        check(pools == [("plusofon_default",)], f"the bootstrap's writer ran in pool(s) {pools}, not the account's")
+        say(f"   {state}; the account has {len(emulator.webhooks())} webhooks; the writer ran in the account's pool")
 
         say("5. The waiting pipeline must now complete (the trigger saw the webhooks)")
         state = deployment.wait_for("the pipeline run to finish", lambda: deployment.finished(dag_ids[1]))

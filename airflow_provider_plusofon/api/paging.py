@@ -5,21 +5,50 @@ Paging is bounded by what page 1 proves (``last_page``, or ``total``/``per_page`
 page that brings no new id, and never goes past ``max_pages``. The listing itself is a generator
 (:func:`read_listing`) that says which pages to fetch and is sent them, so that any sender, a
 thread pool today or an event loop, drives the same rules.
+
+A listing is read while others may change the account: a read whose pages contradict each other
+(another ``total``, an id on two pages, a page short of ``per_page`` before the last) raises
+:class:`Shifted`, and the reader reads again, at most :data:`MAX_LISTING_READS` times. A read that
+contradicts nothing can still have missed a webhook that moved onto a page already read; only a
+second read equal to it (:func:`same_listing`) proves it a snapshot.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH, is_webhook_id
-from airflow_provider_plusofon.exceptions import PlusofonInvalidResponseError, PlusofonPagingLimitError
+from airflow_provider_plusofon.exceptions import (
+    PlusofonInvalidResponseError,
+    PlusofonListingChangedError,
+    PlusofonPagingLimitError,
+)
 from airflow_provider_plusofon.redaction import shape
 
 # Yields the page numbers to fetch next (in any order, at once), is sent their checked pages in
 # that order, and returns every webhook listed, each id once.
 Listing = Generator[list[int], list[dict[str, Any]], list[dict[str, Any]]]
+# Reads of a listing before concluding that the account will not hold still long enough.
+MAX_LISTING_READS = 5
+
+
+class Shifted(Exception):
+    """The pages of one read contradict each other: the account changed while it was read."""
+
+
+def kept_changing(reads: int) -> PlusofonListingChangedError:
+    """The error once ``reads`` reads in a row saw the account change."""
+    return PlusofonListingChangedError(
+        f"the account kept changing while it was listed ({reads} reads in a row saw webhooks created, deleted or "
+        "edited meanwhile); nothing was decided on it. Try again when the other changes are done"
+    )
+
+
+def same_listing(one: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether two reads of the list saw the same webhooks, with the same list fields, in the same order."""
+    return [dict(item) for item in one] == [dict(item) for item in other]
 
 
 def invalid(text: str, *, page: int | None = None) -> PlusofonInvalidResponseError:
@@ -113,6 +142,7 @@ def read_rest(first: dict[str, Any], max_pages: int) -> Listing:
         for number, page in enumerate(rest, start=2):
             _add_new_ids(seen, page, number)
         pages += rest
+        _check_one_read(pages)
         return unique_by_id(item for page in pages for item in page["data"])
     number = 1
     while pages[-1].get("next_page_url") and pages[-1]["data"]:
@@ -121,7 +151,25 @@ def read_rest(first: dict[str, Any], max_pages: int) -> Listing:
         [page] = yield [number]
         _add_new_ids(seen, page, number)
         pages.append(page)
+    _check_one_read(pages)
     return unique_by_id(item for page in pages for item in page["data"])
+
+
+def _check_one_read(pages: Sequence[Mapping[str, Any]]) -> None:
+    """Raise :class:`Shifted` when the pages of one read contradict each other."""
+    first = pages[0]
+    for key in ("total", "last_page"):
+        if any(page.get(key) != first.get(key) for page in pages):
+            raise Shifted(f"{key} changed between pages")
+    ids = [item["id"] for page in pages for item in page["data"]]
+    if len(ids) != len(set(ids)):
+        raise Shifted("a webhook was listed on two pages")
+    per_page = _positive_int(first.get("per_page"))
+    if per_page and any(len(page["data"]) != per_page for page in pages[:-1]):
+        raise Shifted("a page before the last was not full")
+    total = first.get("total")
+    if isinstance(total, int) and not isinstance(total, bool) and per_page and total != len(ids):
+        raise Shifted("the pages hold another number of webhooks than total says")
 
 
 def _pages_spanned_by_newest(count: int, per_page: int, total: int, last_page: int) -> int:

@@ -272,10 +272,20 @@ class PlusofonConnectionConfig:
             raise PlusofonConfigError(f"{where}: {'; '.join(problems)}")
 
     @property
+    def account(self) -> str:
+        """Which account this is: the Client ID at the base URL (no secret in it)."""
+        return f"{self.client_id}@{self.base_url}"
+
+    @property
     def seal_key(self) -> bytes:
         """The key that seals secret values (see :func:`~airflow_provider_plusofon.redaction.seal`):
         derived from the token, so that what it sealed can be compared again only with the token."""
         return hmac.new(self.token.encode(), b"airflow-provider-plusofon/seal", hashlib.sha256).digest()
+
+    @property
+    def seal_check(self) -> str:
+        """A digest that tells whether two configs seal alike (the same token), saying nothing of it."""
+        return hmac.new(self.seal_key, b"airflow-provider-plusofon/seal-check", hashlib.sha256).hexdigest()[:16]
 
     @property
     def secrets(self) -> tuple[str, ...]:

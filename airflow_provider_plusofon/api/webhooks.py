@@ -127,12 +127,38 @@ class PlusofonClient:
         puts in its paginator point at its own idea of its host, so they are never followed.
         Once page 1 tells how many pages there are, the others are fetched concurrently. Paging
         is bounded by what page 1 proves (``last_page``, or ``total``/``per_page``), stops when a
-        page brings no new id, and never goes past ``max_pages``.
+        page brings no new id, and never goes past ``max_pages``. A read whose pages contradict
+        each other (the account changed meanwhile) is read again, a few times at most, then
+        :class:`~airflow_provider_plusofon.exceptions.PlusofonListingChangedError`.
 
         :param type: the documented list filter (e.g. ``"lk"``), sent as a JSON body.
         :return: list items (``id``, ``url``, ``type_call``, ``type``, ``event``), each id once.
         """
-        return self._read(paging.read_listing(self.config.max_pages), type)
+        for _ in range(paging.MAX_LISTING_READS):
+            try:
+                return self._read(paging.read_listing(self.config.max_pages), type)
+            except paging.Shifted:
+                continue
+        raise paging.kept_changing(paging.MAX_LISTING_READS)
+
+    def confirm_listing(self, listing: Sequence[Mapping[str, Any]], type: str | None = None) -> list[dict[str, Any]]:
+        """
+        A snapshot of the account: the list read again until two reads in a row are the same.
+
+        A read that contradicts nothing may still have missed a webhook another actor moved onto a
+        page already read (a delete before it); the next read then differs. Returns ``listing``'s
+        equal when the next read confirms it, else the first of two equal reads that follow.
+
+        :param listing: a read of :meth:`list_webhooks` to confirm.
+        :raises PlusofonListingChangedError: when no two reads in a row agree, a few times over.
+        """
+        previous: Sequence[Mapping[str, Any]] = listing
+        for _ in range(paging.MAX_LISTING_READS):
+            current = self.list_webhooks(type)
+            if paging.same_listing(previous, current):
+                return current
+            previous = current
+        raise paging.kept_changing(paging.MAX_LISTING_READS)
 
     def list_newest_first(self, newest: int) -> Iterator[list[dict[str, Any]]]:
         """
@@ -142,20 +168,28 @@ class PlusofonClient:
         Accounts list oldest first as a rule, so new webhooks fill the last pages: after page 1
         (which tells how many pages there are) this reads, at once, as many last pages as
         ``newest`` items can span, then larger batches, until every page was read. Without a
-        paginator that proves the page count, it yields the full listing once.
+        paginator that proves the page count, or when the pages read contradict page 1 (the
+        account changed meanwhile), it yields a full listing (:meth:`list_webhooks`) instead.
 
         :param newest: how many new items are looked for.
         """
         first = self.list_page(1)
         count = paging.page_count(first)
         if count is None:
-            yield self._read(paging.read_rest(first, self.config.max_pages), None)
+            try:
+                yield self._read(paging.read_rest(first, self.config.max_pages), None)
+            except paging.Shifted:
+                yield self.list_webhooks()
             return
         paging.check_page_limit(count, self.config.max_pages)
         items = list(first["data"])
         yield paging.unique_by_id(items)
         for batch in paging.newest_first(first, newest, self.max_workers):
-            items += [item for page in self.list_pages(batch) for item in page["data"]]
+            pages = self.list_pages(batch)
+            if any(page.get(key) != first.get(key) for page in pages for key in ("total", "last_page")):
+                yield self.list_webhooks()
+                return
+            items += [item for page in pages for item in page["data"]]
             yield paging.unique_by_id(items)
 
     # -- one webhook --------------------------------------------------------------------------

@@ -48,6 +48,11 @@ class Fault:
     :param overrides: fields a ``paginator`` fault sets in the list answer (``None`` removes one).
     :param repeat_first_page: a ``paginator`` fault answers page 1 whatever page was asked.
     :param size_mb: what a ``gzip_bomb`` expands to.
+    :param page: only list requests for this page (``?page=N``; any request when ``None``).
+    :param actions: what an ``actor`` fault does to the account, in order: ``{"delete": id}``,
+        ``{"create": body}`` (``{"create": "request"}``: the request's own body, as a second writer
+        would send it), ``{"update": id, "fields": {...}}``.
+    :param after: an ``actor`` acts after the request was handled (else before it is).
     """
 
     kind: str
@@ -64,9 +69,14 @@ class Fault:
     overrides: dict[str, Any] | None = None
     repeat_first_page: bool = False
     size_mb: int = 64
+    page: int | None = None
+    actions: list[dict[str, Any]] | None = None
+    after: bool = False
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: Mapping[str, list[str]] | None = None) -> bool:
         if self.method and self.method.upper() != method.upper():
+            return False
+        if self.page is not None and (query or {}).get("page", ["1"])[0] != str(self.page):
             return False
         return not self.path or path.startswith(self.path)
 
@@ -158,6 +168,30 @@ def _paginator(fault: Fault, exchange: Exchange, body: dict[str, Any]) -> dict[s
     return body
 
 
+def _act(fault: Fault, exchange: Exchange) -> None:
+    state = exchange.emulator.state
+    for action in fault.actions or []:
+        if "delete" in action:
+            state.remove(int(action["delete"]))
+        elif action.get("create") == "request":
+            state.add(decode(exchange.raw))
+        elif "create" in action:
+            state.add(action["create"])
+        elif "update" in action:
+            current = state.get(int(action["update"])) or {}
+            state.replace(int(action["update"]), {**current, **action.get("fields", {})})
+
+
+def _actor(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
+    # Another actor (a person in the vendor's UI, another run) changes the account meanwhile.
+    if not fault.after:
+        _act(fault, exchange)
+        return answer()
+    reply = answer()
+    _act(fault, exchange)
+    return reply
+
+
 def _strip_ids(fault: Fault, exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "data": [{k: v for k, v in item.items() if k != "id"} for item in body["data"]]}
 
@@ -187,6 +221,7 @@ FAULTS: Mapping[str, FaultKind] = {
     "strip_ids": FaultKind("the list answer's items without their id", _on_list_answer(_strip_ids)),
     "echo_token": FaultKind("an error whose message and errors repeat the Authorization header", _echo_token),
     "gzip_bomb": FaultKind("a small gzip answer that expands to size_mb megabytes", _gzip_bomb),
+    "actor": FaultKind("another actor deletes, creates or edits webhooks before (or after) the request", _actor),
 }
 FAULT_KINDS = tuple(FAULTS)
 
@@ -211,13 +246,13 @@ class FaultQueue:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> list[Fault]:
+    def take(self, method: str, path: str, query: Mapping[str, list[str]] | None = None) -> list[Fault]:
         """The faults for this request, each used up once: the first matching latency fault, and
         the first matching fault of any other kind. The latency fault comes first."""
         taken: list[Fault] = []
         with self._lock:
             for fault in self._faults:
-                if fault.count <= 0 or not fault.matches(method, path):
+                if fault.count <= 0 or not fault.matches(method, path, query):
                     continue
                 if any((f.kind == "latency") == (fault.kind == "latency") for f in taken):
                     continue

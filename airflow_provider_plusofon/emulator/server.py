@@ -74,7 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay / 1000)
         try:
-            reply = answer_with_faults(emulator.faults.take(self.command, path), exchange, lambda: route(exchange))
+            reply = answer_with_faults(
+                emulator.faults.take(self.command, path, query), exchange, lambda: route(exchange)
+            )
         except Dropped:
             entry["status"] = "dropped"
             emulator.state.record(entry)

@@ -45,7 +45,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     :param plusofon_conn_id: the Plusofon connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (default from
         ``[operators] default_deferrable``): one try in the worker, then the trigger waits, with the
-        specs' secret values sealed, since Airflow stores trigger arguments in its database.
+        specs' secret values sealed, since Airflow stores trigger arguments in its database. If the
+        connection's token changes while it waits, the trigger hands back and the specs are sealed
+        again with the new token, keeping the deadline.
     :param max_workers: how many requests may run at once.
     """
 
@@ -111,15 +113,20 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         first = self._check(specs, self.hook.get_conn(max_retries=0))
         if first.is_done:
             return first.xcom_value
+        self._defer(raw, end_time=time.time() + float(self.timeout))
+
+    def _defer(self, raw: list[Any], *, end_time: float | None) -> None:
+        config = self.hook.config
         self.defer(
             trigger=PlusofonWebhookTrigger(
                 # Airflow keeps trigger kwargs in its database: secrets go there only as digests.
-                webhooks=[seal(spec, self.hook.config.seal_key) for spec in raw],
+                webhooks=[seal(spec, config.seal_key) for spec in raw],
                 sealed=True,
                 plusofon_conn_id=self.plusofon_conn_id,
                 poke_interval=float(self.poke_interval),
-                end_time=time.time() + float(self.timeout),
+                end_time=end_time,
                 max_workers=self.max_workers,
+                seal_check=config.seal_check,
             ),
             method_name="execute_complete",
         )
@@ -130,6 +137,10 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         if status == "success":
             self._log_result(event["result"])
             return event["result"]
+        if status == "token_changed":
+            # The specs were sealed with the old token: seal them with the new one and wait on.
+            self.log.warning("Plusofon: %s; sealing the specs again and waiting on", event.get("message"))
+            self._defer(self._load(context)[0], end_time=event.get("end_time"))
         message = event.get("message") or f"unexpected trigger event {event!r}"
         if status == "timeout":
             if event.get("result"):

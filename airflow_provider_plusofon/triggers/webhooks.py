@@ -10,12 +10,15 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
+from airflow_provider_plusofon.exceptions import SealKeyChangedError
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
 from airflow_provider_plusofon.webhooks.requirements import Check, check_once
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 
 
-async def check_off_the_loop(hook: PlusofonHook, specs: list[WebhookSpec], *, sealed: bool) -> Check:
+async def check_off_the_loop(
+    hook: PlusofonHook, specs: list[WebhookSpec], *, sealed: bool, seal_check: str | None = None
+) -> Check:
     """
     Check the requirements in a worker thread, so the event loop is not blocked.
 
@@ -26,7 +29,8 @@ async def check_off_the_loop(hook: PlusofonHook, specs: list[WebhookSpec], *, se
     """
 
     def check() -> Check:
-        return check_once(hook.client, specs, sealed=sealed)  # hook.client reads the connection
+        # hook.client reads the connection
+        return check_once(hook.client, specs, sealed=sealed, seal_check=seal_check)
 
     return await sync_to_async(check, thread_sensitive=False)()
 
@@ -36,8 +40,10 @@ class PlusofonWebhookTrigger(BaseTrigger):
     Poll the account until the required webhooks exist, or until ``end_time``.
 
     The hook's blocking calls run in a thread, so the triggerer's event loop is never blocked.
-    Yields one event: ``{"status": "success", "result": ...}``, ``{"status": "timeout", ...}`` or,
-    for what waiting cannot fix (bad credentials, invalid specs), ``{"status": "error", ...}``.
+    Yields one event: ``{"status": "success", "result": ...}``, ``{"status": "timeout", ...}``,
+    ``{"status": "token_changed", "end_time": ...}`` when the connection's token changed since the
+    specs were sealed (the sensor seals them again and waits on), or, for what waiting cannot fix
+    (bad credentials, invalid specs), ``{"status": "error", ...}``.
 
     :param webhooks: the raw specs (as validated by the sensor).
     :param sealed: the specs' header values and URL passwords are sealed with the connection's
@@ -46,6 +52,8 @@ class PlusofonWebhookTrigger(BaseTrigger):
     :param poke_interval: seconds between checks.
     :param end_time: when to give up, as a POSIX timestamp; never when ``None``.
     :param max_workers: how many requests may run at once.
+    :param seal_check: the connection's ``seal_check`` when the specs were sealed, to tell a
+        token change from drift (triggers stored by 0.1.0 have none, and cannot tell).
     """
 
     def __init__(
@@ -56,6 +64,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
         poke_interval: float = 60.0,
         end_time: float | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        seal_check: str | None = None,
     ) -> None:
         super().__init__()
         self.webhooks = webhooks
@@ -64,6 +73,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
         self.poke_interval = poke_interval
         self.end_time = end_time
         self.max_workers = max_workers
+        self.seal_check = seal_check
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -75,6 +85,8 @@ class PlusofonWebhookTrigger(BaseTrigger):
                 "poke_interval": self.poke_interval,
                 "end_time": self.end_time,
                 "max_workers": self.max_workers,
+                # Only when set: a trigger stored by 0.1.0 keeps exactly the kwargs it had.
+                **({"seal_check": self.seal_check} if self.seal_check is not None else {}),
             },
         )
 
@@ -88,7 +100,10 @@ class PlusofonWebhookTrigger(BaseTrigger):
             return
         while True:
             try:
-                check = await check_off_the_loop(hook, specs, sealed=self.sealed)
+                check = await check_off_the_loop(hook, specs, sealed=self.sealed, seal_check=self.seal_check)
+            except SealKeyChangedError as error:
+                yield TriggerEvent({"status": "token_changed", "message": str(error), "end_time": self.end_time})
+                return
             except Exception as error:
                 yield TriggerEvent({"status": "error", "message": str(error)})
                 return

@@ -14,7 +14,12 @@ from typing import Any
 
 from airflow_provider_plusofon.api import PlusofonClient
 from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH
-from airflow_provider_plusofon.exceptions import CreateOutcomeUnknownError, PlusofonAPIError, PlusofonError
+from airflow_provider_plusofon.exceptions import (
+    AmbiguousWebhookError,
+    CreateOutcomeUnknownError,
+    PlusofonAPIError,
+    PlusofonError,
+)
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 log = logging.getLogger(__name__)
@@ -26,7 +31,8 @@ class CreateOutcome:
     What a batch of creates did, by the position of each spec in the batch.
 
     :param created: ``(position, webhook)`` for each spec that was created: the listed webhook
-        with its new id (``id`` is ``None`` when the API accepted it but the id is unknown).
+        with its new id (``id`` is ``None`` when the API accepted it but the id is unknown, with
+        ``copies`` when several new webhooks have its identity).
     :param failures: ``(position, error)`` for each spec not known to be created, and for each
         created one whose id could not be looked up.
     """
@@ -41,10 +47,12 @@ def create_webhooks(
     """
     Create webhooks and find their new ids, never sending one twice.
 
-    The new ids are matched on identity among the ids that were not there before (the lowest
-    new id first). A create whose answer was lost (reset, timeout, 5xx) is looked for in that
-    listing; when it is not there it is reported as :class:`CreateOutcomeUnknownError` and never
-    sent again in this run, since a store that lags its answers could still add it.
+    The new ids are matched on identity among the ids that were not there before. A create whose
+    answer was lost (reset, timeout, 5xx) is looked for in that listing, on every page; when it is
+    not there it is reported as :class:`CreateOutcomeUnknownError` and never sent again in this
+    run, since a store that lags its answers could still add it. When several new webhooks have a
+    spec's identity, another writer created it too: no id is claimed (which copy is this run's
+    cannot be told), the copies are reported, and the spec fails with :class:`AmbiguousWebhookError`.
 
     :param specs: what to create.
     :param known_ids: the ids on the account before (saves one listing when the caller has them).
@@ -60,7 +68,7 @@ def create_webhooks(
     if not looked_for:
         return CreateOutcome([], failures)
     try:
-        listed = _listing_with(client, [specs[i] for i in accepted], len(looked_for), before)
+        listed = _listing_with(client, [specs[i] for i in looked_for], len(looked_for), before)
     except PlusofonError as lookup_error:
         # The accepted creates are done, only their ids are unknown; the others' outcome is unknown.
         created = [(i, _unidentified(specs[i])) for i in accepted]
@@ -69,11 +77,16 @@ def create_webhooks(
         return CreateOutcome(created, failures)
 
     created = []
-    for i, match in zip(looked_for, _match_new([specs[i] for i in looked_for], listed, before), strict=True):
-        if match is not None:
+    for i in looked_for:
+        copies = [item for item in _new(listed, before) if specs[i].matches(item)]
+        if len(copies) > 1:
+            # Another writer made the same webhook meanwhile: which copy is ours cannot be told.
+            created.append((i, {**_unidentified(specs[i]), "copies": [item["id"] for item in copies]}))
+            failures.append((i, _copies(specs[i], copies, lost=i in maybe)))
+        elif copies:
             if i in maybe:
                 log.warning("The answer to the create of %s was lost, but the webhook was stored", specs[i].label)
-            created.append((i, match))
+            created.append((i, dict(copies[0])))
         elif i in maybe:
             failures.append((i, _outcome_unknown(None)))
         else:
@@ -83,33 +96,41 @@ def create_webhooks(
 
 
 def _listing_with(
-    client: PlusofonClient, accepted: Sequence[WebhookSpec], newest: int, before: set[Any]
+    client: PlusofonClient, looked_for: Sequence[WebhookSpec], newest: int, before: set[Any]
 ) -> list[dict[str, Any]]:
-    """The account read from the last page back until every accepted create has a new id in it."""
-    listed: list[dict[str, Any]] = []
+    """
+    The account read from the last page back until each spec looked for has a new webhook in it.
+    A create whose answer was lost may not be stored at all: when one is still missing once every
+    page was read, the whole list is read again as one consistent read, so that a webhook that
+    moved between pages meanwhile is not missed.
+    """
     for listed in client.list_newest_first(newest):
-        if None not in _match_new(accepted, listed, before):
-            break
-    return listed
+        if _all_found(looked_for, listed, before):
+            return listed
+    return client.list_webhooks()
 
 
-def _match_new(
-    specs: Sequence[WebhookSpec], items: Sequence[Mapping[str, Any]], before: set[Any]
-) -> list[dict[str, Any] | None]:
-    """For each spec, the lowest new id with its identity not taken by an earlier spec."""
-    new = sorted((item for item in items if item["id"] not in before), key=lambda item: item["id"])
-    taken: set[Any] = set()
-    matched: list[dict[str, Any] | None] = []
-    for spec in specs:
-        match = next((item for item in new if item["id"] not in taken and spec.matches(item)), None)
-        if match is not None:
-            taken.add(match["id"])
-        matched.append(None if match is None else dict(match))
-    return matched
+def _new(items: Sequence[Mapping[str, Any]], before: set[Any]) -> list[Mapping[str, Any]]:
+    return sorted((item for item in items if item["id"] not in before), key=lambda item: item["id"])
+
+
+def _all_found(specs: Sequence[WebhookSpec], items: Sequence[Mapping[str, Any]], before: set[Any]) -> bool:
+    new = _new(items, before)
+    return all(any(spec.matches(item) for item in new) for spec in specs)
 
 
 def _unidentified(spec: WebhookSpec) -> dict[str, Any]:
     return {"id": None, "url": spec.url, "event": spec.event, "type_call": spec.type_call}
+
+
+def _copies(spec: WebhookSpec, copies: Sequence[Mapping[str, Any]], *, lost: bool) -> AmbiguousWebhookError:
+    ids = ", ".join(f"#{item['id']}" for item in copies)
+    ours = "it may be among them (its answer was lost)" if lost else "one of them is this run's"
+    return AmbiguousWebhookError(
+        f"{len(copies)} webhooks with the identity of {spec.label} appeared while it was created ({ids}): "
+        f"another writer created it too, and {ours}. Serialise the writers of this account (see the README), "
+        "then remove the extras (prune=True, or dedupe=True)"
+    )
 
 
 def _lookup_failed(error: PlusofonError) -> PlusofonAPIError:

@@ -94,13 +94,15 @@ def _rewrite(url: str, rewrites: Sequence[tuple[str, str]]) -> str:
 
 def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, str]] = ()) -> Export:
     """
-    Read every webhook with its detail view and turn the account into specs.
+    Read every webhook with its detail view and turn the account into specs. The list is read
+    until two reads agree, so that a webhook another actor moved between pages is not left out.
 
     :param rewrite_urls: ``(old, new)`` URL prefixes: a webhook whose URL starts with ``old`` is
         exported pointing at ``new`` instead (the first that matches), e.g. production's webhooks
         pointing at the staging receiver.
     """
-    listing = client.list_webhooks()
+    # A webhook missing from the file would be pruned later: export only a consistent snapshot.
+    listing = client.confirm_listing(client.list_webhooks())
     details = client.get_webhooks([w["id"] for w in listing]) if listing else {}
     webhooks = sorted(
         ({**w, **details.get(w["id"], {})} for w in listing),

@@ -272,16 +272,20 @@ def _ids(actual: Iterable[Mapping[str, Any]]) -> frozenset[Any]:
     return frozenset(w.get("id") for w in actual)
 
 
-def plan_id(plan: Plan, key: bytes) -> str:
+def plan_id(plan: Plan, key: bytes, *, account: str) -> str:
     """
-    A fingerprint of what the plan would write and delete, and of the observed state of every
-    webhook it touches: equal for two plans exactly when applying either does the same thing to
-    the same account state. Webhooks the plan leaves unchanged do not count.
+    A fingerprint of the account, of what the plan would write and delete there, and of the
+    observed state of every webhook it touches: equal for two plans exactly when applying either
+    does the same thing to the same account in the same state. Webhooks the plan leaves unchanged
+    do not count. An id approved for one account (staging) is never that of another (production).
 
     Secret values enter it only sealed with ``key`` (the client's ``seal_key``), so the id, which
     is shown in logs and XCom, says nothing about them.
+
+    :param account: which account the plan is for (the client's ``config.account``: the base URL
+        and the Client ID).
     """
-    material = sorted(
+    changes = sorted(
         json.dumps(
             {
                 "kind": action.kind,
@@ -295,4 +299,4 @@ def plan_id(plan: Plan, key: bytes) -> str:
         for action in plan.actions
         if action.kind != UNCHANGED
     )
-    return "plan-" + hashlib.sha256("\n".join(material).encode()).hexdigest()[:24]
+    return "plan-" + hashlib.sha256("\n".join([f"account {account}", *changes]).encode()).hexdigest()[:24]

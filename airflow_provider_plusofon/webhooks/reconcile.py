@@ -9,10 +9,11 @@ fails, when a plan is too dangerous to apply) holds for all of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from airflow_provider_plusofon.api import PlusofonClient
+from airflow_provider_plusofon.api.paging import same_listing
 from airflow_provider_plusofon.exceptions import (
     AmbiguousWebhookError,
     PartialApplyError,
@@ -45,22 +46,55 @@ class Log(Protocol):
     def info(self, msg: str, /, *args: Any) -> Any: ...
 
 
-def read_account(client: PlusofonClient, specs: Sequence[WebhookSpec]) -> list[dict[str, Any]]:
+def read_account(
+    client: PlusofonClient,
+    specs: Sequence[WebhookSpec],
+    listing: Sequence[Mapping[str, Any]] | None = None,
+    details: dict[Any, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """
     The account's webhooks as :func:`~.plan.plan_changes` needs them: the listing, with the detail
     view merged in for each webhook whose identity matches a spec managing a detail-only field
     (fetched concurrently). Specs that manage only list fields cost only the list pages.
+
+    :param listing: the listing, when already read.
+    :param details: detail views already fetched (those missing are fetched and added to it).
+    """
+    listing = client.list_webhooks() if listing is None else listing
+    details = {} if details is None else details
+    missing = [i for i in detail_ids(specs, listing) if i not in details]
+    if missing:
+        details.update(client.get_webhooks(missing))
+    return with_details(listing, details)
+
+
+def _plan_from_a_snapshot(
+    client: PlusofonClient, specs: Sequence[WebhookSpec], decide: Callable[[list[dict[str, Any]]], Plan]
+) -> Plan:
+    """
+    ``decide`` applied to the account; when it would create or delete, only on a consistent
+    snapshot: the listing is confirmed by a second read (another actor may have moved a webhook
+    onto a page already read, and a create planned on that read would make a duplicate), and the
+    plan is made again on what the account holds when two reads agree. A plan that creates and
+    deletes nothing costs no extra read: no missed webhook can make it wrong.
     """
     listing = client.list_webhooks()
-    ids = detail_ids(specs, listing)
-    return with_details(listing, client.get_webhooks(ids) if ids else {})
+    details: dict[Any, dict[str, Any]] = {}
+    result = decide(read_account(client, specs, listing, details))
+    if not (result.creates or result.deletes):
+        return result
+    confirmed = client.confirm_listing(listing)
+    if same_listing(confirmed, listing):
+        return result
+    return decide(read_account(client, specs, confirmed, details))
 
 
 def plan_account(
     client: PlusofonClient, specs: Sequence[WebhookSpec], *, prune: bool = False, dedupe: bool | None = None
 ) -> Plan:
-    """Read the account and plan against it; see :func:`~.plan.plan_changes`."""
-    return plan_changes(specs, read_account(client, specs), prune=prune, dedupe=dedupe)
+    """Read the account and plan against it (see :func:`~.plan.plan_changes`); a plan that creates or
+    deletes is made from a consistent snapshot."""
+    return _plan_from_a_snapshot(client, specs, lambda actual: plan_changes(specs, actual, prune=prune, dedupe=dedupe))
 
 
 def plan_one(client: PlusofonClient, spec: WebhookSpec, *, absent: bool = False, dedupe: bool = False) -> Plan:
@@ -72,9 +106,9 @@ def plan_one(client: PlusofonClient, spec: WebhookSpec, *, absent: bool = False,
         of them (absent); without it that is an :class:`AmbiguousWebhookError`, before any write.
     """
     if absent:
-        result = plan_removal([spec], client.list_webhooks())
+        result = _plan_from_a_snapshot(client, [], lambda actual: plan_removal([spec], actual))
     else:
-        result = plan_changes([spec], read_account(client, [spec]), dedupe=dedupe)
+        result = _plan_from_a_snapshot(client, [spec], lambda actual: plan_changes([spec], actual, dedupe=dedupe))
     ids = result.duplicates.get(spec.label)
     if ids and not dedupe:
         kept = next((a.webhook_id for a in result.actions if a.kind != DELETE), None)
@@ -145,7 +179,7 @@ def apply_plan(
         )
     summary = {
         **plan.summary(dry_run=dry_run),
-        "plan_id": plan_id(plan, client.config.seal_key),
+        "plan_id": plan_id(plan, client.config.seal_key, account=client.config.account),
         "plan_text": render_plan(plan, dry_run=dry_run),
     }
     if approved_plan_id is not None and approved_plan_id != summary["plan_id"]:
@@ -169,7 +203,8 @@ def _write(client: PlusofonClient, plan: Plan) -> dict[str, list[dict[str, Any]]
     creates = plan.creates
     outcome = create_webhooks(client, [a.spec for a in creates if a.spec], known_ids=plan.observed_ids)
     for position, item in outcome.created:
-        done["created"].append({**creates[position].describe(), "id": item["id"]})
+        copies = {"copies": item["copies"]} if "copies" in item else {}
+        done["created"].append({**creates[position].describe(), "id": item["id"], **copies})
     failures += [f"create {creates[position].spec.label}: {error}" for position, error in outcome.failures]  # type: ignore[union-attr]
     if failures:
         raise PartialApplyError(done, failures)

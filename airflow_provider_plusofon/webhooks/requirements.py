@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_plusofon.api import PlusofonClient
-from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.exceptions import PlusofonError, SealKeyChangedError
 from airflow_provider_plusofon.redaction import seal
 from airflow_provider_plusofon.webhooks.plan import plan_changes
 from airflow_provider_plusofon.webhooks.reconcile import read_account
@@ -54,11 +54,21 @@ class Check:
         return f"Plusofon API unavailable, will check again: {self.unavailable}"
 
 
-def check_once(client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False) -> Check:
+def check_once(
+    client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False, seal_check: str | None = None
+) -> Check:
     """
     Check the requirements once. An error waiting could fix (the API unreachable, rate limited
     or failing, after the client's retries) is "not yet"; any other error is raised.
+
+    :param seal_check: the ``seal_check`` of the settings the specs were sealed with; when the
+        connection's differs (its token changed), :class:`SealKeyChangedError` is raised before
+        any request: sealed values compared with another key would never match.
     """
+    if sealed and seal_check is not None and seal_check != client.config.seal_check:
+        raise SealKeyChangedError(
+            "the connection's API token changed since these specs were sealed; they must be sealed again"
+        )
     try:
         return Check(check_requirements(client, specs, sealed=sealed))
     except PlusofonError as error:

@@ -13,6 +13,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonAuthError,
     PlusofonConfigError,
     PlusofonInvalidResponseError,
+    PlusofonListingChangedError,
     PlusofonNotFoundError,
     PlusofonPagingLimitError,
     PlusofonRateLimitError,
@@ -90,9 +91,38 @@ def test_list_pages_against_configured_host_and_never_follows_links(client, requ
     assert all(r.body is None for r in requests_mock.request_history)
 
 
-def test_list_deduplicates_items_that_shift_between_pages(client, requests_mock):
-    mock_pages(requests_mock, [[item(1), item(2)], [item(2), item(3)]])
-    assert [w["id"] for w in client.list_webhooks()] == [1, 2, 3]
+def test_a_read_whose_pages_contradict_each_other_is_read_again(client, requests_mock):
+    # #2 on two pages: the account changed between the reads of page 1 and page 2 (issue 19).
+    requests_mock.get(LIST_URL + "?page=1", complete_qs=True, json=paginator([item(1), item(2)], 1, 2, total=4))
+    shifted, settled = paginator([item(2), item(3)], 2, 2, total=4), paginator([item(3), item(4)], 2, 2, total=4)
+    requests_mock.get(LIST_URL + "?page=2", complete_qs=True, response_list=[{"json": shifted}, {"json": settled}])
+    assert [w["id"] for w in client.list_webhooks()] == [1, 2, 3, 4]
+    assert [r.qs["page"] for r in requests_mock.request_history] == [["1"], ["2"], ["1"], ["2"]]
+
+
+@pytest.mark.parametrize(
+    "page_two",
+    [
+        paginator([item(3), item(4)], 2, 2, total=3),  # another total
+        paginator([item(3)], 2, 3, total=5),  # another last page
+        paginator([item(2), item(3)], 2, 2, total=4),  # an id on two pages
+    ],
+)
+def test_an_account_that_keeps_changing_is_an_error_after_five_reads(client, requests_mock, page_two):
+    requests_mock.get(LIST_URL + "?page=1", complete_qs=True, json=paginator([item(1), item(2)], 1, 2, total=4))
+    requests_mock.get(LIST_URL + "?page=2", complete_qs=True, json=page_two)
+    with pytest.raises(PlusofonListingChangedError, match=r"kept changing while it was listed \(5 reads in a row"):
+        client.list_webhooks()
+    assert requests_mock.call_count == 10
+
+
+def test_a_short_page_before_the_last_means_the_account_changed(client, requests_mock):
+    pages = [paginator([item(1), item(2)], 1, 3, total=5), paginator([item(4)], 2, 3, total=5)]
+    pages.append(paginator([item(5), item(6)], 3, 3, total=5))
+    for number, page in enumerate(pages, start=1):
+        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=page)
+    with pytest.raises(PlusofonListingChangedError):
+        client.list_webhooks()
 
 
 def test_list_sends_type_as_json_body(client, requests_mock):

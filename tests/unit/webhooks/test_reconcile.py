@@ -204,7 +204,8 @@ def test_failure_after_creates_reports_every_create_even_without_ids(requests_mo
     client = make_client(max_workers=1)
     specs = parse_specs([{"url": f"https://crm.example.com/{n}", "event": "create"} for n in range(3)])
     unauthenticated = {"status_code": 401, "json": {"message": "Unauthenticated."}}
-    requests_mock.get(LIST_URL, [{"json": paginator([], 1, 1, total=0)}, unauthenticated])
+    empty = {"json": paginator([], 1, 1, total=0)}
+    requests_mock.get(LIST_URL, [empty, empty, unauthenticated])  # read, confirmed (it creates), then the look-up
     requests_mock.post(LIST_URL, [{"json": {"success": True}}, {"json": {"success": True}}, unauthenticated])
     plan = plan_account(client, specs)
     with pytest.raises(PartialApplyError) as caught:
@@ -224,7 +225,8 @@ def test_dry_run_writes_nothing(client, requests_mock):
     requests_mock.get(LIST_URL, json=paginator([item(1, url="https://old.example")], 1, 1))
     plan = plan_account(client, parse_specs([BODY]), prune=True)
     summary = apply_plan(client, plan, dry_run=True)
-    assert [r.method for r in requests_mock.request_history] == ["GET"]
+    # the listing, and the second read that confirms it (the plan creates and deletes): no write
+    assert [r.method for r in requests_mock.request_history] == ["GET", "GET"]
     assert summary["dry_run"] is True
     assert [c["url"] for c in summary["created"]] == [BODY["url"]]
     assert summary["created"][0]["changes"]["url"] == {"before": None, "after": BODY["url"]}
@@ -306,6 +308,7 @@ def test_create_failure_carries_method_and_path(client, requests_mock):
 # -- plan ids ------------------------------------------------------------------------------------
 
 KEY = b"k" * 32
+ACCOUNT = "10553@http://plusofon.test"
 HEADER = [{"name": "X-Key", "value": "fingerprint-secret-1"}]
 
 
@@ -313,7 +316,7 @@ def fingerprint(specs: list[dict], actual: list[dict], **kwargs) -> str:
     from airflow_provider_plusofon.webhooks.plan import plan_changes as make_plan
     from airflow_provider_plusofon.webhooks.plan import plan_id
 
-    return plan_id(make_plan(parse_specs(specs), actual, **kwargs), KEY)
+    return plan_id(make_plan(parse_specs(specs), actual, **kwargs), KEY, account=ACCOUNT)
 
 
 def test_plan_id_changes_with_what_would_be_written_and_what_it_touches():
@@ -345,7 +348,21 @@ def test_plan_id_says_nothing_of_secret_values():
 
     result = make_plan(parse_specs([{**BODY, "headers": HEADER}]), [])
     # Without the key, even a guess of the secret cannot be confirmed from the id.
-    assert plan_id(result, KEY) != plan_id(result, b"another key of 32 bytes, really!")
+    assert plan_id(result, KEY, account=ACCOUNT) != plan_id(
+        result, b"another key of 32 bytes, really!", account=ACCOUNT
+    )
+
+
+def test_plan_id_binds_the_account_it_was_made_for():
+    # The same plan of the same state on staging (Client ID A) and production (Client ID B).
+    from airflow_provider_plusofon.webhooks.plan import plan_changes as make_plan
+    from airflow_provider_plusofon.webhooks.plan import plan_id
+
+    result = make_plan(parse_specs([BODY]), [])
+    staging = plan_id(result, KEY, account="111@https://restapi.plusofon.ru")
+    assert staging == plan_id(result, KEY, account="111@https://restapi.plusofon.ru")
+    assert staging != plan_id(result, KEY, account="222@https://restapi.plusofon.ru")
+    assert staging != plan_id(result, KEY, account="111@https://staging.example")
 
 
 def test_a_stale_approved_plan_id_writes_nothing(client, requests_mock):
@@ -356,7 +373,8 @@ def test_a_stale_approved_plan_id_writes_nothing(client, requests_mock):
         apply_plan(client, plan, approved_plan_id="plan-000000000000000000000000")
     assert caught.value.plan_id == reviewed
     assert "+ create" in caught.value.plan and "- delete" in caught.value.plan
-    assert [r.method for r in requests_mock.request_history] == ["GET"]
+    # the listing, and the second read that confirms it (the plan creates and deletes): no write
+    assert [r.method for r in requests_mock.request_history] == ["GET", "GET"]
 
 
 def test_the_summary_carries_the_plan_table_a_reviewer_reads(client, requests_mock):
