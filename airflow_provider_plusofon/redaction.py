@@ -1,9 +1,10 @@
 """What in a webhook is secret, and how text is made safe to show. No Airflow import here.
 
-The rule lives here once: header values (they usually carry the receiving service's
-credentials) and the password of a URL's userinfo are secrets. The client redacts them (and the
-token) from the errors it builds, the core from what it shows, and the hook hands them to
-Airflow's secret masker (:func:`~airflow_provider_plusofon.hooks.masking.mask_webhook_secrets`).
+The rule lives here once: header and param values (they usually carry the receiving service's
+credentials) and the user info of a URL (user name and password) are secrets. The client redacts
+them (and the token) from the errors it builds, the core from what it shows, export turns them
+into Variables, and the hook hands them to Airflow's secret masker
+(:func:`~airflow_provider_plusofon.hooks.masking.mask_webhook_secrets`).
 """
 
 from __future__ import annotations
@@ -13,35 +14,62 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 REDACTED = "***"
 # Cut after redacting: a cut first could leave a prefix of a secret that no longer matches it.
 MAX_SHOWN_CHARS = 300
 
 
-def url_password(url: Any) -> str | None:
-    """The password in a URL's userinfo (``https://user:pass@host``), if it has one."""
+# The scheme of a URL: what comes before its authority (user info, host, port).
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# The pair lists whose values are secret: header values carry the receiving service's
+# credentials as a rule, and custom params often do (an api_key the receiver checks).
+SECRET_PAIR_FIELDS = ("headers", "params")
+
+
+def _userinfo_span(url: str) -> tuple[int, int] | None:
+    """Where the user info of ``url`` is (``scheme://USERINFO@host``), found without parsing the URL:
+    a URL too malformed for ``urlsplit`` can still carry credentials."""
+    scheme = _SCHEME.match(url)
+    start = scheme.end() if scheme else 0
+    end = min((i for i in (url.find(c, start) for c in "/?#\\") if i != -1), default=len(url))
+    at = url.rfind("@", start, end)
+    return (start, at) if at > start else None
+
+
+def url_userinfo(url: Any) -> str | None:
+    """The user info of a URL (``user``, ``user:password`` or ``:password``), if it has any."""
     if not isinstance(url, str) or "@" not in url:
         return None
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return None
-    return password or None
+    span = _userinfo_span(url)
+    return url[span[0] : span[1]] if span else None
+
+
+def url_secrets(url: Any) -> list[str]:
+    """The secret values of a URL: its whole user info, and the user name and password in it
+    (as written, and percent-decoded), each once."""
+    userinfo = url_userinfo(url)
+    if userinfo is None:
+        return []
+    user, _, password = userinfo.partition(":")
+    parts = [userinfo, user, password, unquote(user), unquote(password)]
+    return [part for part in dict.fromkeys(parts) if part]
 
 
 def secret_values(webhook: Any) -> list[str]:
-    """The secret values of a webhook, a spec or a request body: header values and URL passwords."""
+    """The secret values of a webhook, a spec or a request body: header and param values, and the
+    user info of its URL."""
     if not isinstance(webhook, Mapping):
         return []
     values = [
-        header["value"]
-        for header in webhook.get("headers") or []
-        if isinstance(header, Mapping) and isinstance(header.get("value"), str) and header["value"]
+        item["value"]
+        for name in SECRET_PAIR_FIELDS
+        if isinstance(webhook.get(name), list)
+        for item in webhook[name]
+        if isinstance(item, Mapping) and isinstance(item.get("value"), str) and item["value"]
     ]
-    password = url_password(webhook.get("url"))
-    return [*values, password] if password else values
+    return [*values, *url_secrets(webhook.get("url"))]
 
 
 def secrets_of(webhooks: Any) -> list[str]:
@@ -56,18 +84,31 @@ def secrets_of(webhooks: Any) -> list[str]:
     return list(dict.fromkeys(value for item in items for value in secret_values(item)))
 
 
-def replace_url_password(url: str, replacement: str) -> str:
-    """``url`` with the password of its userinfo replaced (a URL without one comes back as it is)."""
-    if url_password(url) is None:
-        return url
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{replacement}@{host}"))
+def replace_userinfo(url: str, replacement: str) -> str:
+    """``url`` with its whole user info replaced (a URL without one comes back as it is)."""
+    span = _userinfo_span(url) if "@" in url else None
+    return url if span is None else url[: span[0]] + replacement + url[span[1] :]
 
 
 def redact_url(url: Any) -> Any:
-    """The URL with the password of its userinfo replaced, for logs, XCom and messages."""
-    return replace_url_password(url, REDACTED) if isinstance(url, str) else url
+    """The URL with its user info (user name and password) replaced, for logs, XCom and messages."""
+    return replace_userinfo(url, REDACTED) if isinstance(url, str) else url
+
+
+def redact_webhook(webhook: Any) -> Any:
+    """A copy of a webhook (or spec, or body) whose secret values are ``***``; anything else as it is."""
+    if not isinstance(webhook, Mapping):
+        return webhook
+    shown = dict(webhook)
+    for name in SECRET_PAIR_FIELDS:
+        if isinstance(webhook.get(name), list):
+            shown[name] = [
+                {**i, "value": REDACTED} if isinstance(i, Mapping) and isinstance(i.get("value"), str) else i
+                for i in webhook[name]
+            ]
+    if "url" in webhook:
+        shown["url"] = redact_url(webhook["url"])
+    return shown
 
 
 SEALED_PREFIX = "sealed-"
@@ -87,14 +128,30 @@ def seal(webhook: Mapping[str, Any], key: bytes) -> dict[str, Any]:
     def digest(value: str) -> str:
         return SEALED_PREFIX + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    if isinstance(webhook.get("headers"), list):
-        sealed["headers"] = [
-            {**h, "value": digest(h["value"])} if isinstance(h, Mapping) and isinstance(h.get("value"), str) else h
-            for h in webhook["headers"]
-        ]
-    password = url_password(webhook.get("url"))
-    if password is not None:
-        sealed["url"] = replace_url_password(webhook["url"], digest(password))
+    for name in SECRET_PAIR_FIELDS:
+        if isinstance(webhook.get(name), list):
+            sealed[name] = [
+                {**i, "value": digest(i["value"])} if isinstance(i, Mapping) and isinstance(i.get("value"), str) else i
+                for i in webhook[name]
+            ]
+    userinfo = url_userinfo(webhook.get("url"))
+    if userinfo is not None:
+        sealed["url"] = replace_userinfo(webhook["url"], digest(userinfo))
+    return sealed
+
+
+def seal_0_1(webhook: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """:func:`seal` as 0.1.0 sealed (header values and the URL's password only): what a deferred
+    sensor's trigger stored by 0.1.0 holds, so that the account is sealed alike to compare with it."""
+    sealed = {k: v for k, v in seal(webhook, key).items() if k != "params"}
+    if "params" in webhook:
+        sealed["params"] = webhook["params"]
+    userinfo = url_userinfo(webhook.get("url"))
+    if userinfo is not None:
+        user, colon, password = userinfo.partition(":")
+        digest = SEALED_PREFIX + hmac.new(key, password.encode("utf-8"), hashlib.sha256).hexdigest()
+        kept = f"{user}:{digest}" if colon and password else userinfo
+        sealed["url"] = replace_userinfo(webhook["url"], kept)
     return sealed
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -81,7 +82,8 @@ class Deployment:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PLUSOFON"))}
         self.env |= {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
+            # The example DAGs, and the test DAG of every way of handing specs over (issue 20).
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home.parent / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
@@ -107,6 +109,9 @@ class Deployment:
         return result.stdout
 
     def start(self) -> None:
+        dags = self.home.parent / "dags"
+        shutil.copytree(REPO / "example_dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(REPO / "tests" / "dags" / "plusofon_authoring_styles.py", dags)
         self.cli("db", "migrate")
         # The example DAGs' writers share the account's pool of one slot, as the README sets it up.
         self.cli("pools", "set", "plusofon_default", "1", "Plusofon writers of plusofon_default: one at a time")
@@ -258,6 +263,9 @@ def secrets_audit(deployment: Deployment) -> list[str]:
     return found
 
 
+STYLES = "plusofon_authoring_styles"
+
+
 def live(workdir: Path) -> None:
     started = time.monotonic()
     emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN)
@@ -270,7 +278,7 @@ def live(workdir: Path) -> None:
         dag_ids = ("plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit")
         deployment.wait_for(
             "the example DAGs to be parsed",
-            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 3,
+            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 4,
         )
 
         say("3. The call pipeline, with no webhooks on the account: its sensor must defer")
@@ -331,10 +339,19 @@ def live(workdir: Path) -> None:
         check(state == "success", f"the approved audit run ended {state}")
         check(writes == [f"PUT /api/v1/webhooks/{drifted['id']}"], f"the approved repair wrote {writes}")
         say(f"   run {state}; writes: {', '.join(writes)}")
+
+        say("8. Specs handed over every way a DAG author writes them (plain, mapped, expand_kwargs, XCom, params)")
+        deployment.cli("dags", "unpause", STYLES)
+        deployment.cli("dags", "trigger", STYLES)
+        state = deployment.wait_for("the authoring styles run to finish", lambda: deployment.finished(STYLES))
+        check(state == "success", f"the authoring styles run ended {state}")
+        mapped = deployment.query("SELECT count(*) FROM task_instance WHERE dag_id = ? AND map_index >= 0", STYLES)
+        check(mapped[0][0] >= 3, f"expected the mapped tasks to run, {mapped[0][0]} mapped instances")
+        say(f"   {state}; {mapped[0][0]} mapped task instances; their rendered fields are searched below")
     finally:
         deployment.stop()
         emulator.stop()
-    say("8. Everything stopped; looking for the token and the header secret in every file of the home")
+    say("9. Everything stopped; looking for the token and the header secret in every file of the home")
     leaks = secrets_audit(deployment)
     check(not leaks, "a secret was found:\n  " + "\n  ".join(leaks))
     files = sum(1 for p in deployment.home.rglob("*") if p.is_file())

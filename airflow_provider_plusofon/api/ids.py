@@ -23,6 +23,14 @@ def is_webhook_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < _ID_LIMIT
 
 
+def listed_id(value: Any) -> int | None:
+    """The id of a webhook as the API's answers give it: an int, or a string of ASCII digits only
+    (an answer may quote its numbers); ``None`` when it is neither, or out of range."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    return value if is_webhook_id(value) else None
+
+
 def valid_webhook_id(value: Any) -> int:
     """
     A webhook id from an int or its digits (surrounding whitespace allowed).

@@ -19,7 +19,7 @@ import math
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH, is_webhook_id
+from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH, listed_id
 from airflow_provider_plusofon.exceptions import (
     PlusofonInvalidResponseError,
     PlusofonListingChangedError,
@@ -68,11 +68,14 @@ def check_page(answer: Any, page: int) -> dict[str, Any]:
     current = answer.get("current_page")
     if current is not None and str(current) != str(page):
         raise invalid(f"asked for page {page}, the answer says it is page {str(current)[:20]!r}", page=page)
+    items = []
     for position, item in enumerate(answer["data"]):
-        if not isinstance(item, dict) or not is_webhook_id(item.get("id")):
+        webhook_id = listed_id(item.get("id")) if isinstance(item, dict) else None
+        if webhook_id is None:
             found = shape(item.get("id")) if isinstance(item, dict) else shape(item)
             raise invalid(f"item {position} has no valid id (got {found}); the listing cannot be trusted", page=page)
-    return answer
+        items.append({**item, "id": webhook_id})
+    return {**answer, "data": items}
 
 
 def page_count(first: Mapping[str, Any]) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,9 +52,15 @@ def _verify(name: str, value: Any) -> bool | str:
         return True
     if text.lower() in {"false", "0", "no", "off"}:
         return False
-    if text and not _has_control_characters(text):
-        return text  # requests accepts a CA bundle path for verify
-    raise PlusofonConfigError(f"{name!r} must be true/false or a CA bundle path, got {repr(value)[:40]}")
+    if not text or _has_control_characters(text):
+        raise PlusofonConfigError(f"{name!r} must be true/false or a CA bundle path, got {repr(value)[:40]}")
+    # A CA bundle (a file) or a folder of certificates, as requests takes them: checked now, not as
+    # an SSLError after every retry.
+    if not (os.path.isfile(text) or os.path.isdir(text)):
+        raise PlusofonConfigError(
+            f"{name!r} names a CA bundle that does not exist (or is neither a file nor a folder): {text[:120]!r}"
+        )
+    return text
 
 
 @dataclass(frozen=True)

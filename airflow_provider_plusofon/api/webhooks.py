@@ -17,7 +17,7 @@ from typing import Any
 from airflow_provider_plusofon.api import paging
 from airflow_provider_plusofon.api.answers import read_answer
 from airflow_provider_plusofon.api.concurrency import DEFAULT_MAX_WORKERS, Workers
-from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH, is_api_path, valid_webhook_id, webhook_path
+from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH, is_api_path, listed_id, valid_webhook_id, webhook_path
 from airflow_provider_plusofon.api.retry import Logger, RetryPolicy, safe_to_resend, transient
 from airflow_provider_plusofon.api.settings import PlusofonConnectionConfig
 from airflow_provider_plusofon.api.transport import Request, RequestsTransport, Transport
@@ -203,7 +203,7 @@ class PlusofonClient:
         number = valid_webhook_id(webhook_id)
         path = webhook_path(number)
         answer = self._send(Request("GET", path))
-        if not isinstance(answer, dict) or answer.get("id", number) != number:
+        if not isinstance(answer, dict) or listed_id(answer.get("id", number)) != number:
             raise PlusofonInvalidResponseError(
                 f"the answer is not webhook #{number}", status_code=200, method="GET", path=path
             )

@@ -149,8 +149,12 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_export(args: argparse.Namespace, out: TextIO) -> int:
     from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-    from airflow_provider_plusofon.webhooks.export import to_yaml
+    from airflow_provider_plusofon.webhooks.export import to_yaml, write_spec_file
 
+    if args.output and Path(args.output).exists() and not args.force:
+        # Before asking the account anything: a hand-edited file is never overwritten unasked.
+        print(f"plusofon-webhooks: {args.output} exists; pass --force to replace it", file=sys.stderr)
+        return EXIT_ERROR
     rewrites = []
     for pair in args.rewrite_url:
         old, sep, new = pair.partition("=")
@@ -160,7 +164,14 @@ def run_export(args: argparse.Namespace, out: TextIO) -> int:
     result = PlusofonHook(args.conn_id).export_specs(rewrite_urls=rewrites)
     text = to_yaml(result)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            write_spec_file(args.output, text, overwrite=args.force)
+        except FileExistsError:
+            print(
+                f"plusofon-webhooks: {args.output} appeared while exporting; pass --force to replace it",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
         print(f"{len(result.specs)} webhook(s) written to {args.output}", file=sys.stderr)
     else:
         out.write(text)
@@ -233,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the Variables to set are listed (names only) on stderr.",
         connection=True,
     )
-    dump.add_argument("--output", help="the file to write (default: standard output)")
+    dump.add_argument("--output", help="the file to write, atomically (default: standard output)")
+    dump.add_argument("--force", action="store_true", help="replace --output if it exists (it is never backed up)")
     dump.add_argument(
         "--rewrite-url", action="append", default=[], metavar="OLD=NEW", help="rewrite URL prefixes (repeatable)"
     )

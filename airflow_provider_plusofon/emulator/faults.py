@@ -9,9 +9,9 @@ connection without one.
 
 from __future__ import annotations
 
-import gzip
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -137,10 +137,14 @@ _BOMBS: dict[int, bytes] = {}
 
 
 def _gzip_bomb(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
-    # Valid JSON once expanded, so that only its size can give it away.
+    # Valid JSON once expanded, so that only its size can give it away; compressed a megabyte at a
+    # time, so that making it costs the emulator no more memory than it costs a careful client.
     if fault.size_mb not in _BOMBS:
-        padding = b" " * (fault.size_mb * 1024 * 1024)
-        _BOMBS[fault.size_mb] = gzip.compress(b'{"data": [' + padding + b"]}", compresslevel=9)
+        deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        padding = b" " * (1024 * 1024)
+        parts = [deflate.compress(b'{"data": [')]
+        parts += [deflate.compress(padding) for _ in range(fault.size_mb)]
+        _BOMBS[fault.size_mb] = b"".join([*parts, deflate.compress(b"]}"), deflate.flush()])
     return Reply(200, _BOMBS[fault.size_mb], {"Content-Encoding": "gzip"})
 
 

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_plusofon.compat import BaseOperator
 from airflow_provider_plusofon.hooks.masking import mask_webhook_secrets
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
-from airflow_provider_plusofon.tasks.mixins import PlusofonHookMixin, WebhookSpecsMixin
+from airflow_provider_plusofon.redaction import redact_webhook, secrets_of
+from airflow_provider_plusofon.tasks.mixins import PlusofonHookMixin, RenderedSecretsMixin, WebhookSpecsMixin
 from airflow_provider_plusofon.webhooks.reconcile import ensure_webhook, ensure_webhooks
 from airflow_provider_plusofon.webhooks.spec import SPEC_KEYS, WebhookSpec, parse_target
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.sdk import Context
 
 __all__ = ["EnsureWebhooksOperator", "PlusofonHookMixin", "PlusofonWebhookOperator", "WebhookSpecsMixin"]
 
 
-class PlusofonWebhookOperator(PlusofonHookMixin, BaseOperator):
+class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOperator):
     """
     Make one webhook present (created, or updated where it differs) or absent.
 
@@ -72,6 +72,8 @@ class PlusofonWebhookOperator(PlusofonHookMixin, BaseOperator):
     )
     template_fields_renderers = {"fields": "json", "headers": "json", "webhook_params": "json"}
     ui_color = "#e8f4fd"
+    # Shown with their secrets as *** once rendered; execute uses the values kept aside.
+    secret_fields = ("url", "headers", "webhook_params")
 
     def __init__(
         self,
@@ -109,14 +111,25 @@ class PlusofonWebhookOperator(PlusofonHookMixin, BaseOperator):
         # Not `self.dry_run`: BaseOperator.dry_run() is a method of its own.
         self.is_dry_run = dry_run
 
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        super().render_template_fields(context, jinja_env)
-        mask_webhook_secrets({"url": self.url, "headers": self.headers})
+    def secrets_in(self, values: dict[str, Any]) -> list[str]:
+        return secrets_of(self._as_spec(values))
+
+    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
+        shown = redact_webhook(self._as_spec(values))
+        return {"url": shown["url"], "headers": shown["headers"], "webhook_params": shown["params"]}
+
+    @staticmethod
+    def _as_spec(values: dict[str, Any]) -> dict[str, Any]:
+        return {"url": values["url"], "headers": values["headers"], "params": values["webhook_params"]}
 
     def _validated(self) -> tuple[WebhookSpec, int | None]:
         """The spec and the pinned id, every problem of the arguments reported at once."""
-        values = {name: getattr(self, name, None) for name in SPEC_KEYS if name != "params"}
-        values["params"] = self.webhook_params
+        values = {
+            name: self.rendered(name) if name in self.secret_fields else getattr(self, name, None)
+            for name in SPEC_KEYS
+            if name != "params"
+        }
+        values["params"] = self.rendered("webhook_params")
         raw = {name: value for name, value in values.items() if value is not None}
         mask_webhook_secrets(raw)
         return parse_target(raw, state=self.state, webhook_id=self.webhook_id)

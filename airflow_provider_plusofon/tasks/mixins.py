@@ -8,14 +8,61 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_plusofon.hooks.masking import mask_webhook_secrets
+from airflow_provider_plusofon.exceptions import WebhookSpecError
+from airflow_provider_plusofon.hooks.masking import mask_secrets, mask_webhook_secrets
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from airflow_provider_plusofon.redaction import REDACTED, redact, redact_webhook, secrets_of
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 from airflow_provider_plusofon.webhooks.spec_files import load_spec_source, looks_like_spec_path
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
+
+
+class RenderedSecretsMixin:
+    """
+    Fields that can hold secrets, kept out of what Airflow stores and shows once they are rendered.
+
+    Right after Airflow renders a task (a plain task, or a mapped one through its unmapped task),
+    the secrets of these fields go to the secret masker, their rendered values are kept aside for
+    ``execute`` (:meth:`rendered`), and the fields themselves hold copies with those secrets
+    replaced by ``***``: what the Rendered Template view and the metadata database get, on every
+    release (Airflow 3.0 sends rendered fields to the API server unredacted).
+    """
+
+    secret_fields: tuple[str, ...] = ()
+
+    def _do_render_template_fields(
+        self, parent: Any, template_fields: Any, context: Context, jinja_env: jinja2.Environment, seen_oids: set[int]
+    ) -> None:
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)  # type: ignore[misc]
+        if parent is not self:
+            return
+        kept = {name: getattr(self, name) for name in self.secret_fields}
+        self.__dict__["_rendered_with_secrets"] = kept
+        mask_secrets(self.secrets_in(kept))
+        for name, shown in self.shown(kept).items():
+            setattr(self, name, shown)
+
+    def rendered(self, name: str) -> Any:
+        """The field as rendered, secrets included (the field itself when it was not rendered)."""
+        return self.__dict__.get("_rendered_with_secrets", {}).get(name, getattr(self, name))
+
+    def secrets_in(self, values: dict[str, Any]) -> list[str]:
+        """The secret values of the rendered fields."""
+        raise NotImplementedError
+
+    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The rendered fields as they may be stored and shown."""
+        raise NotImplementedError
+
+
+def _read_as_specs(text: str) -> list[Any] | None:
+    try:
+        return load_spec_source(text)
+    except WebhookSpecError:
+        return None
 
 
 class PlusofonHookMixin:
@@ -29,21 +76,38 @@ class PlusofonHookMixin:
         return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
 
 
-class WebhookSpecsMixin(PlusofonHookMixin):
+class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
     """
     For tasks with a templated ``webhooks`` argument: a list of specs or a spec file's path.
 
     A path (``.yaml``, ``.yml`` or ``.json``) resolves against the DAG's folder, and the string
     values in the file are rendered with Jinja, so a spec file can take header secrets from
     ``{{ var.value.x }}`` or ``{{ conn.x.password }}``; the rendered-fields view shows only the path.
+    Specs given otherwise (a list, mapped arguments, XCom, ``{{ ti.xcom_pull(...) }}`` rendered to
+    text, params, Variables) are shown with their secrets as ``***``.
     """
 
     webhooks: Any
+    secret_fields = ("webhooks",)
 
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        # Mask before Airflow stores the rendered fields, which happens right after this.
-        super().render_template_fields(context, jinja_env)  # type: ignore[misc]
-        mask_webhook_secrets(self.webhooks)
+    def secrets_in(self, values: dict[str, Any]) -> list[str]:
+        webhooks = values["webhooks"]
+        if isinstance(webhooks, str) and not looks_like_spec_path(webhooks):
+            parsed = _read_as_specs(webhooks)
+            # Text that does not read as specs is a secret whole: its secrets cannot be told apart.
+            return secrets_of(parsed) if parsed is not None else [webhooks]
+        return secrets_of(webhooks)
+
+    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
+        webhooks = values["webhooks"]
+        if isinstance(webhooks, str):
+            if looks_like_spec_path(webhooks):
+                return {"webhooks": webhooks}
+            parsed = _read_as_specs(webhooks)
+            return {"webhooks": redact(webhooks, secrets_of(parsed)) if parsed is not None else REDACTED}
+        if isinstance(webhooks, list | tuple):
+            return {"webhooks": [redact_webhook(spec) for spec in webhooks]}
+        return {"webhooks": redact_webhook(webhooks)}
 
     def _spec_base_dir(self) -> str:
         dag = getattr(self, "dag", None) if getattr(self, "has_dag", lambda: False)() else None
@@ -51,7 +115,7 @@ class WebhookSpecsMixin(PlusofonHookMixin):
 
     def load_raw_specs(self, context: Context | None) -> list[Any]:
         """The raw specs of this task: the list given, or the spec file read and rendered."""
-        source = self.webhooks
+        source = self.rendered("webhooks")
         if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_spec_path(source)):
             path = Path(source)
             if not path.is_absolute():

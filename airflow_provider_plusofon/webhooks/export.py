@@ -2,20 +2,24 @@
 
 Every webhook becomes a spec that manages every field the API returns, so that planning the file
 against the same account finds nothing to do once the Variables it names hold the values that
-were there. Secret values (header values, URL passwords) are never written: each becomes
+were there. Secret values (header and param values, a URL's user info: see
+:mod:`~airflow_provider_plusofon.redaction`) are never written: each becomes
 ``{{ var.value.<name> }}``, which task rendering fills in.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.api import PlusofonClient
-from airflow_provider_plusofon.redaction import replace_url_password
+from airflow_provider_plusofon.redaction import replace_userinfo, url_userinfo
 from airflow_provider_plusofon.webhooks.spec import IDENTITY_FIELDS, PAIR_KEYS, WebhookSpec, parse_spec
 
 # The order of a spec's keys in the file: identity first.
@@ -46,14 +50,19 @@ def _slug(text: str) -> str:
 def variable_name(webhook: Mapping[str, Any], secret: str) -> str:
     """
     The Variable a secret of a webhook is read from: ``plusofon_`` + the URL's host and path +
-    the event (+ the type_call, when set) + what the secret is (a header's name, or
-    ``url_password``), each as lowercase letters, digits and underscores.
+    the event (+ the type_call, when set) + what the secret is (a header's name, ``param_`` and a
+    param's name, or ``url_userinfo``), each as lowercase letters, digits and underscores.
 
     >>> variable_name({"url": "https://crm.example.com/calls", "event": "create"}, "X-Api-Key")
     'plusofon_crm_example_com_calls_create_x_api_key'
     """
-    parts = urlsplit(str(webhook.get("url") or ""))
-    words = [parts.hostname or "", parts.path, str(webhook.get("event") or ""), str(webhook.get("type_call") or "")]
+    url = replace_userinfo(str(webhook.get("url") or ""), "")
+    try:
+        parts = urlsplit(url)
+        place = [parts.hostname or "", parts.path]
+    except ValueError:  # a URL urlsplit refuses still gets a name
+        place = [url.split("://", 1)[-1]]
+    words = [*place, str(webhook.get("event") or ""), str(webhook.get("type_call") or "")]
     return _slug("_".join(["plusofon", *words, secret]))
 
 
@@ -79,10 +88,23 @@ def _with_placeholders(webhook: Mapping[str, Any], names: dict[str, str]) -> dic
         if value is None and name != "template":
             continue  # not set on the account: left unmanaged
         spec[name] = value
-    for header in spec.get("headers", []):
-        header["value"] = _placeholder(names[f"header:{header['name']}"])
-    spec["url"] = replace_url_password(spec["url"], _placeholder(names["url_password"]))
+    for pairs, kind in (("headers", "header"), ("params", "param")):
+        for item in spec.get(pairs, []):
+            item["value"] = _placeholder(names[f"{kind}:{item['name']}"])
+    if url_userinfo(spec["url"]) is not None:
+        spec["url"] = replace_userinfo(spec["url"], _placeholder(names["url_userinfo"]))
     return spec
+
+
+def _secrets_named(webhook: Mapping[str, Any]) -> list[str]:
+    """What each secret of a webhook is: ``header:<name>``, ``param:<name>``, ``url_userinfo``."""
+    named = [
+        f"{kind}:{item['name']}"
+        for pairs, kind in (("headers", "header"), ("params", "param"))
+        for item in webhook.get(pairs) or []
+        if isinstance(item, Mapping)
+    ]
+    return [*named, "url_userinfo"] if url_userinfo(webhook.get("url")) is not None else named
 
 
 def _rewrite(url: str, rewrites: Sequence[tuple[str, str]]) -> str:
@@ -123,8 +145,8 @@ def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, st
             duplicates.setdefault(twin, []).append(webhook["id"])
             continue
         names = {}
-        for secret in [*(f"header:{h['name']}" for h in webhook.get("headers") or []), "url_password"]:
-            name = variable_name(webhook, secret.removeprefix("header:"))
+        for secret in _secrets_named(webhook):
+            name = variable_name(webhook, secret.replace("header:", "").replace(":", "_"))
             if taken.setdefault(name, webhook["id"]) != webhook["id"]:
                 name = f"{name}_{webhook['id']}"  # two webhooks would share it: the id keeps them apart
             names[secret] = name
@@ -148,3 +170,27 @@ def to_yaml(export: Export) -> str:
         lines.append(f"# Duplicates left out: #{kept} is exported; {left_out} share its identity.")
     body = yaml.safe_dump({"webhooks": export.specs}, sort_keys=False, allow_unicode=True, width=120)
     return "\n".join(lines) + "\n" + body
+
+
+def write_spec_file(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> None:
+    """
+    Write an exported spec file atomically: into a temporary file beside it, then into place, so
+    that a failure half way leaves the old file (or none) and never half a file.
+
+    :param overwrite: replace an existing file; without it an existing file is never touched
+        (:class:`FileExistsError`), even one created while the export ran.
+    """
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)  # refuses an existing target, atomically
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_plusofon.redaction import redact_url, seal
+from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS, redact_url, seal
 from airflow_provider_plusofon.webhooks.spec import PAIR_KEYS, WebhookSpec, normalise, to_api
 
 CREATE = "create"
@@ -31,10 +31,10 @@ def describe_change(name: str, current: Any, desired: Any) -> dict[str, Any]:
     """
     A JSON-serialisable description of one field's change, with no secret in it.
 
-    Headers say which names are added, removed or changed, since their values are secrets; a
-    URL's password is redacted.
+    Headers and params say which names are added, removed or changed, since their values are
+    secrets; a URL's user info is redacted.
     """
-    if name == "headers":
+    if name in SECRET_PAIR_FIELDS:
         before, after = dict(current), dict(desired)
         return {
             "added": sorted(set(after) - set(before)),

@@ -1,9 +1,10 @@
-"""The plan as text for a task log, in the spirit of ``terraform plan``; header values never shown."""
+"""The plan as text for a task log, in the spirit of ``terraform plan``; header and param values never shown."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS
 from airflow_provider_plusofon.webhooks.plan import CREATE, DELETE, UPDATE, Action, Plan, describe_change
 
 _SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-"}
@@ -18,9 +19,9 @@ def _webhook_line(action: Action) -> str:
 
 def _change_text(name: str, current: Any, desired: Any) -> str:
     described = describe_change(name, current, desired)
-    if name == "headers":
+    if name in SECRET_PAIR_FIELDS:
         parts = [f"{k} {', '.join(v)}" for k, v in described.items() if v]
-        return f"headers ({'; '.join(parts)})"
+        return f"{name} ({'; '.join(parts)})"
     return f"{name}: {described['before']!r} -> {described['after']!r}"
 
 

@@ -13,22 +13,26 @@ from typing import Any
 
 from airflow_provider_plusofon.api import PlusofonClient
 from airflow_provider_plusofon.exceptions import PlusofonError, SealKeyChangedError
-from airflow_provider_plusofon.redaction import seal
+from airflow_provider_plusofon.redaction import seal, seal_0_1
 from airflow_provider_plusofon.webhooks.plan import plan_changes
 from airflow_provider_plusofon.webhooks.reconcile import read_account
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 
-def check_requirements(client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False) -> dict[str, Any]:
+def check_requirements(
+    client: PlusofonClient, specs: Sequence[WebhookSpec], *, sealed: bool = False, sealed_by_0_1: bool = False
+) -> dict[str, Any]:
     """
     Which specs the account satisfies (identity and every named field) and which it does not.
 
     :param sealed: the specs' secret values are sealed (see :func:`~airflow_provider_plusofon.redaction.seal`
         with the client's ``seal_key``); the account's are sealed the same way before comparing.
+    :param sealed_by_0_1: they were sealed as 0.1.0 sealed them (a trigger it stored).
     """
     actual = read_account(client, specs)
     if sealed:
-        actual = [seal(webhook, client.config.seal_key) for webhook in actual]
+        sealer = seal_0_1 if sealed_by_0_1 else seal
+        actual = [sealer(webhook, client.config.seal_key) for webhook in actual]
     return plan_changes(specs, actual).requirements()
 
 
@@ -70,7 +74,8 @@ def check_once(
             "the connection's API token changed since these specs were sealed; they must be sealed again"
         )
     try:
-        return Check(check_requirements(client, specs, sealed=sealed))
+        # A trigger stored by 0.1.0 has no seal_check, and its specs are sealed as 0.1.0 sealed.
+        return Check(check_requirements(client, specs, sealed=sealed, sealed_by_0_1=seal_check is None))
     except PlusofonError as error:
         if error.transient:
             return Check(None, error)

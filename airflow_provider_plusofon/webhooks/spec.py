@@ -6,6 +6,7 @@ Pure Python with no Airflow imports, so every rule can be unit-tested with plain
 from __future__ import annotations
 
 import copy
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,16 +151,37 @@ def _problem(index: int, raw: Any, field_name: str | None, text: str) -> str:
     return f"{where}: {f'field {field_name!r}: ' if field_name else ''}{text}"
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """A bad value of a field that holds no secret but a URL's user info, as the message shows it:
+    its repr, any user info redacted, cut short."""
+
+    def redacted(item: Any) -> Any:
+        if isinstance(item, str):
+            return redact_url(item)
+        if isinstance(item, list | tuple):
+            return [redacted(i) for i in item]
+        if isinstance(item, Mapping):
+            return {str(k)[:40]: redacted(v) for k, v in list(item.items())[:10]}
+        return item
+
+    if not isinstance(value, str | int | float | bool | list | tuple | Mapping) and value is not None:
+        return shape(value)
+    text = repr(redacted(value))
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
 def _check_url(value: Any) -> str | None:
     if not isinstance(value, str):
-        return f"must be a string, got {shape(value)}"
-    shown = repr(str(redact_url(value))[:120])
+        return f"must be a string, got {_shown(value)} ({shape(value)})"
+    shown = _shown(value, 120)
+    if any(unicodedata.category(c) == "Cc" or c.isspace() for c in value):
+        return f"must not contain spaces or control characters (tab, line break, ...), got {shown}"
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises on a port that is not a number)
     except ValueError:
         return f"is not a valid URL, got {shown}"
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"must be an absolute http(s) URL, got {shown}"
     return None
 
@@ -188,8 +210,8 @@ def _check_pairs(name: str, value: Any) -> list[str]:
                 problems.append(f"item {position} {key!r} must be a string, got {shape(item[key])}")
             elif key == first and not item[key]:
                 problems.append(f"item {position} {key!r} must not be empty")
-            elif name == "headers" and ("\r" in item[key] or "\n" in item[key]):
-                problems.append(f"item {position} {key!r} must not contain CR or LF")
+            elif name == "headers" and any(unicodedata.category(c) == "Cc" for c in item[key]):
+                problems.append(f"item {position} {key!r} must not contain control characters (CR, LF, tab, ...)")
     return problems
 
 
@@ -211,11 +233,11 @@ def _validate(index: int, raw: Any) -> list[str]:
         if name != "event" and value == "":
             problems.append(_problem(index, raw, name, "must not be empty (leave the field out to leave it unmanaged)"))
         elif value not in (None, "") and value not in allowed:
-            shown = repr(value)[:40] if isinstance(value, str) else shape(value)
-            problems.append(_problem(index, raw, name, f"{shown} is not one of {', '.join(allowed)}"))
+            problems.append(_problem(index, raw, name, f"{_shown(value)} is not one of {', '.join(allowed)}"))
     template = raw.get("template")
     if template is not None and not isinstance(template, str):
-        problems.append(_problem(index, raw, "template", f"must be a string or null, got {shape(template)}"))
+        shown = _shown(template) if isinstance(template, int | float | bool) else shape(template)
+        problems.append(_problem(index, raw, "template", f"must be a string or null, got {shown}"))
     for name in PAIR_KEYS:
         if raw.get(name) is not None:
             problems += [_problem(index, raw, name, text) for text in _check_pairs(name, raw[name])]

@@ -101,3 +101,64 @@ def test_export_writes_no_secret_and_lists_the_variables(emulator_conn, tmp_path
     assert run(capsys, "export", "--output", str(target))[0] == 0
     assert SECRET not in target.read_text() and "webhooks:" in target.read_text()
     assert run(capsys, "export", "--rewrite-url", "no-equals-sign")[0] == 1
+
+
+def test_export_never_overwrites_a_file_unasked_and_asks_the_account_nothing(emulator_conn, tmp_path, capsys):
+    emulator_conn.seed([{"url": CRM, "event": "create"}])
+    target = tmp_path / "hand-edited.yaml"
+    target.write_text("# my notes\nwebhooks: []\n")
+    code, _, err = run(capsys, "export", "--output", str(target))
+    assert code == 1
+    assert f"{target} exists; pass --force to replace it" in err
+    assert target.read_text() == "# my notes\nwebhooks: []\n"
+    assert emulator_conn.requests() == []
+    assert run(capsys, "export", "--output", str(target), "--force")[0] == 0
+    assert CRM in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hand-edited.yaml"]  # no temporary file left
+
+
+def test_export_writes_atomically_nothing_half_written_on_failure(tmp_path, monkeypatch):
+    import os
+
+    from airflow_provider_plusofon.webhooks.export import write_spec_file
+
+    target = tmp_path / "exported.yaml"
+    target.write_text("the old file\n")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_spec_file(target, "webhooks: [a new file]\n", overwrite=True)
+    assert target.read_text() == "the old file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported.yaml"]
+    monkeypatch.undo()
+    with pytest.raises(FileExistsError):
+        write_spec_file(target, "webhooks: []\n")  # an existing file, not asked to overwrite
+    assert target.read_text() == "the old file\n"
+    write_spec_file(tmp_path / "new.yaml", "webhooks: []\n")
+    assert (tmp_path / "new.yaml").read_text() == "webhooks: []\n"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://tok-only-user-secret@crm.example.com/calls",
+        "https://user:pass-secret-1@crm.example.com/calls",
+        "https://:pass-secret-2@crm.example.com/calls",
+        "https://a%40b:pass-secret-3@crm.example.com/calls",
+        "https://user:pass@secret-4@crm.example.com/calls",
+    ],
+)
+def test_export_writes_no_user_info_whatever_the_url_looks_like(emulator_conn, capsys, url):
+    emulator_conn.seed([{"url": url, "event": "create", "params": [{"name": "key", "value": "param-secret-5"}]}])
+    code, out, err = run(capsys, "export")
+    assert code == 0
+    for secret in ("tok-only-user-secret", "pass-secret", "secret-4", "param-secret-5", "a%40b", "user:"):
+        assert secret not in out + err
+    [spec] = yaml.safe_load(out)["webhooks"]
+    assert spec["url"].startswith("https://{{ var.value.plusofon_crm_example_com_calls_create_url_userinfo }}@")
+    assert spec["params"] == [
+        {"name": "key", "value": "{{ var.value.plusofon_crm_example_com_calls_create_param_key }}"}
+    ]

@@ -212,3 +212,19 @@ def test_a_gzip_bomb_is_refused_at_the_cap(hook, emulator_conn):
     emulator_conn.inject("gzip_bomb", size_mb=32)
     with pytest.raises(PlusofonInvalidResponseError, match="larger than 16777216 bytes"):
         hook.list_webhooks()
+
+
+def test_a_250_mb_gzip_bomb_is_refused_holding_no_more_than_the_16_mb_cap(hook, emulator_conn):
+    import tracemalloc
+
+    emulator_conn.inject("gzip_bomb", size_mb=250)
+    hook.config  # noqa: B018  (read the connection first: not what is measured)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PlusofonInvalidResponseError, match="larger than 16777216 bytes"):
+            hook.get_webhook(5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the 16 MB read so far, a copy of it, and change; not the 250 MB it expands to
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MB held"

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.integration
 
 CRM = "https://crm.example.com/plusofon/calls"
 SECRET_A, SECRET_B, URL_SECRET = "hdr-export-secret-a1", "hdr-export-secret-b2", "url-export-pa55"
+PARAM_SECRET = "param-export-key-c3"
 ACCOUNT = [
     {
         "url": CRM,
@@ -20,7 +21,7 @@ ACCOUNT = [
         "type_call": "inbound",
         "type_style": "long",
         "headers": [{"name": "X-Webhook-Secret", "value": SECRET_A}, {"name": "X-Other", "value": SECRET_B}],
-        "params": [{"name": "source", "value": "plusofon"}],
+        "params": [{"name": "api_key", "value": PARAM_SECRET}],
     },
     {"url": CRM, "event": "destroy", "fields": [{"before": "call_id", "after": "crm_call_id"}], "template": None},
     {"url": f"https://bi:{URL_SECRET}@bi.example.com/ended", "event": "destroy", "template": "{{ call_id }}: {% x %}"},
@@ -38,10 +39,11 @@ def account(emulator_conn):
 def test_export_writes_no_secret_and_names_the_variables_stably(account):
     export = PlusofonHook().export_specs()
     text = to_yaml(export)
-    for secret in (SECRET_A, SECRET_B, URL_SECRET):
+    for secret in (SECRET_A, SECRET_B, URL_SECRET, PARAM_SECRET, "bi:"):
         assert secret not in text
     assert export.variables == [
-        "plusofon_bi_example_com_ended_destroy_url_password",
+        "plusofon_bi_example_com_ended_destroy_url_userinfo",
+        "plusofon_crm_example_com_plusofon_calls_create_inbound_param_api_key",
         "plusofon_crm_example_com_plusofon_calls_create_inbound_x_other",
         "plusofon_crm_example_com_plusofon_calls_create_inbound_x_webhook_secret",
     ]
@@ -70,7 +72,8 @@ def test_the_exported_file_plans_nothing_to_do_against_the_same_account(account,
     values = {
         "plusofon_crm_example_com_plusofon_calls_create_inbound_x_webhook_secret": SECRET_A,
         "plusofon_crm_example_com_plusofon_calls_create_inbound_x_other": SECRET_B,
-        "plusofon_bi_example_com_ended_destroy_url_password": URL_SECRET,
+        "plusofon_bi_example_com_ended_destroy_url_userinfo": f"bi:{URL_SECRET}",
+        "plusofon_crm_example_com_plusofon_calls_create_inbound_param_api_key": PARAM_SECRET,
     }
     assert sorted(values) == export.variables
     op = EnsureWebhooksOperator(task_id="round_trip", webhooks=str(path), dry_run=True)

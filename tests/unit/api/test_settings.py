@@ -119,3 +119,34 @@ def test_the_0_1_0_import_paths_still_work():
     from airflow_provider_plusofon.hooks.config import PlusofonConnectionConfig as OldConfig
 
     assert (OldClient, OldConfig) == (PlusofonClient, PlusofonConnectionConfig)
+
+
+@pytest.mark.parametrize("path", ["/no/such/ca-bundle.pem", "relative/missing.pem", "/dev/null/x"])
+def test_a_verify_path_that_does_not_exist_is_a_config_error_at_once(requests_mock, path):
+    with pytest.raises(PlusofonConfigError, match=r"'verify' names a CA bundle that does not exist") as caught:
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, verify=path)
+    assert path in str(caught.value)
+    assert requests_mock.call_count == 0
+
+
+def test_a_verify_path_to_a_file_or_a_folder_is_taken(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    for path in (bundle, tmp_path):
+        assert PlusofonConnectionConfig(
+            base_url=BASE, client_id=CLIENT_ID, token=TOKEN, verify=str(path)
+        ).verify == str(path)
+
+
+def test_a_sensor_fails_at_once_on_a_missing_ca_bundle(monkeypatch, requests_mock, waits):
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_provider_plusofon.sensors.webhooks import PlusofonWebhookSensor
+
+    conn = {"conn_type": "plusofon", "login": CLIENT_ID, "password": TOKEN, "host": BASE}
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps({**conn, "extra": {"verify": "/no/ca.pem"}}))
+    sensor = PlusofonWebhookSensor(task_id="wait", webhooks=[{"url": "https://a.example", "event": "create"}])
+    with pytest.raises(AirflowFailException, match="'verify' names a CA bundle that does not exist"):
+        sensor.poke({})
+    assert requests_mock.call_count == 0
+    assert waits == []

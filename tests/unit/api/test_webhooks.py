@@ -431,7 +431,11 @@ def test_errors_of_any_json_shape_are_reported_redacted(client, requests_mock, e
     ("data", "shown"),
     [
         ([item(1), {"url": "https://a.example", "event": "create"}], "item 1 has no valid id (got null)"),
-        ([item(1), {**item(2), "id": "2"}], "item 1 has no valid id (got a string of 1 characters)"),
+        ([item(1), {**item(2), "id": "2a"}], "item 1 has no valid id (got a string of 2 characters)"),
+        ([item(1), {**item(2), "id": " 2"}], "item 1 has no valid id (got a string of 2 characters)"),
+        ([item(1), {**item(2), "id": "-2"}], "item 1 has no valid id (got a string of 2 characters)"),
+        ([item(1), {**item(2), "id": "0"}], "item 1 has no valid id (got a string of 1 characters)"),
+        ([item(1), {**item(2), "id": "٢"}], "item 1 has no valid id (got a string of 1 characters)"),
         ([{**item(1), "id": True}], "item 0 has no valid id (got a boolean)"),
         ([{**item(1), "id": -3}], "item 0 has no valid id (got an integer)"),
         (["https://a.example"], "item 0 has no valid id (got a string"),
@@ -443,6 +447,14 @@ def test_list_items_without_a_valid_id_make_the_listing_an_error(client, request
         client.list_webhooks()
     assert "page 1 of the list" in str(caught.value)
     assert requests_mock.call_count == 1
+
+
+def test_ids_given_as_digits_are_used_as_numbers(client, requests_mock):
+    # Unambiguous: digits only. The listing and the detail view both say 12.
+    requests_mock.get(LIST_URL, json=paginator([item(1), {**item(12), "id": "12"}], 1, 1, total=2))
+    requests_mock.get(f"{LIST_URL}/12", json={**item(12), "id": "12"})
+    assert [w["id"] for w in client.list_webhooks()] == [1, 12]
+    assert client.get_webhook(12)["id"] == 12
 
 
 def test_a_huge_last_page_that_total_contradicts_is_an_error_after_one_request(client, requests_mock):

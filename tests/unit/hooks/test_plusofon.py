@@ -204,11 +204,17 @@ def test_max_pages_comes_from_the_connection(monkeypatch, requests_mock):
         hook.list_webhooks()
 
 
-def test_url_passwords_are_masked_like_header_values(masked):
+def test_url_user_info_and_param_values_are_masked_like_header_values(masked):
     masking_module.mask_webhook_secrets(
-        [{"url": "https://crm:pa55-w0rd@crm.example.com/x", "headers": [{"name": "X", "value": "h-secret"}]}]
+        [
+            {
+                "url": "https://crm:pa55-w0rd@crm.example.com/x",
+                "headers": [{"name": "X", "value": "h-secret"}],
+                "params": [{"name": "key", "value": "p-secret"}],
+            }
+        ]
     )
-    assert masked == [["h-secret", "pa55-w0rd"]]
+    assert masked == [["h-secret", "p-secret", "crm:pa55-w0rd", "crm", "pa55-w0rd"]]
 
 
 @pytest.mark.parametrize(

@@ -55,11 +55,11 @@ def test_full_spec_is_normalised():
             "must be an absolute http(s) URL, got 'crm.example.com/calls'",
         ),
         ({**GOOD, "url": "ftp://a.example/x"}, "must be an absolute http(s) URL"),
-        ({**GOOD, "url": 42}, "field 'url': must be a string, got an integer"),
+        ({**GOOD, "url": 42}, "field 'url': must be a string, got 42 (an integer)"),
         ({**GOOD, "event": "created"}, "field 'event': 'created' is not one of create, answer, destroy"),
         ({**GOOD, "type_call": "in"}, "field 'type_call': 'in' is not one of inbound, outbound, all"),
         ({**GOOD, "type_style": "tiny"}, "field 'type_style': 'tiny' is not one of long, short"),
-        ({**GOOD, "template": 3}, "field 'template': must be a string or null, got an integer"),
+        ({**GOOD, "template": 3}, "field 'template': must be a string or null, got 3"),
         ({**GOOD, "colour": "red"}, "field 'colour': unknown field"),
         ({**GOOD, "headers": {"X": "y"}}, "field 'headers': must be a list"),
         ({**GOOD, "headers": [{"name": "X"}]}, "field 'headers': item 0 is missing 'value'"),
@@ -69,7 +69,7 @@ def test_full_spec_is_normalised():
         ),
         ({**GOOD, "fields": [{"before": "a", "after": "b", "x": 1}]}, "item 0 has unknown key(s) 'x'"),
         ({**GOOD, "fields": ["to"]}, "item 0 must be a mapping"),
-        ({**GOOD, "headers": [{"name": "X-A\r\nEvil: 1", "value": "v"}]}, "'name' must not contain CR or LF"),
+        ({**GOOD, "headers": [{"name": "X-A\r\nEvil: 1", "value": "v"}]}, "'name' must not contain control characters"),
         ({**GOOD, "headers": [{"name": "", "value": "v"}]}, "'name' must not be empty"),
         ("https://a.example", "must be a mapping of webhook fields"),
     ],
@@ -83,8 +83,12 @@ def test_each_rule_names_spec_field_and_value(raw, expected):
 def test_header_value_with_newline_is_rejected_without_echoing_it():
     problems = problems_of([{**GOOD, "headers": [{"name": "X-Key", "value": "secret\nvalue"}]}])
     assert problems == [
-        "spec #0 (https://crm.example.com/calls): field 'headers': item 0 'value' must not contain CR or LF"
+        "spec #0 (https://crm.example.com/calls): field 'headers': item 0 'value' must not contain control characters "
+        "(CR, LF, tab, ...)"
     ]
+    for char in ("\t", "\x00", "\x7f", "\x1b"):
+        [problem] = problems_of([{**GOOD, "headers": [{"name": "X-Key", "value": f"sec{char}ret-9"}]}])
+        assert "'value' must not contain control characters" in problem and "ret-9" not in problem
 
 
 def test_every_problem_is_reported_at_once():
@@ -238,7 +242,7 @@ def test_a_problem_in_headers_names_the_shape_never_the_value(headers):
 def test_a_problem_names_the_url_without_its_password():
     problems = problems_of([{"url": "https://crm:pa55-w0rd@crm.example.com/calls", "event": "hangup"}])
     assert problems == [
-        "spec #0 (https://crm:***@crm.example.com/calls): field 'event': 'hangup' is not one of create, answer, destroy"
+        "spec #0 (https://***@crm.example.com/calls): field 'event': 'hangup' is not one of create, answer, destroy"
     ]
     problems = problems_of([{"url": "ftp://crm:pa55-w0rd@crm.example.com/calls", "event": "create"}])
     assert all("pa55-w0rd" not in problem for problem in problems)
@@ -309,3 +313,32 @@ def test_a_spec_file_too_large_or_too_deep_is_a_spec_error(tmp_path, monkeypatch
     monkeypatch.setattr(spec_module, "MAX_SPEC_FILE_BYTES", 10**6)
     with pytest.raises(WebhookSpecError, match="is not valid JSON"):
         load_spec_source(str(deep))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({**GOOD, "url": 42}, "field 'url': must be a string, got 42 (an integer)"),
+        ({**GOOD, "url": True}, "field 'url': must be a string, got True (a boolean)"),
+        (
+            {**GOOD, "url": ["https://u:pw-list-secret@a.example"]},
+            "field 'url': must be a string, got ['https://***@a.example'] (a list of 1 items)",
+        ),
+        ({**GOOD, "event": ["create"]}, "field 'event': ['create'] is not one of create, answer, destroy"),
+        ({**GOOD, "event": 7}, "field 'event': 7 is not one of create, answer, destroy"),
+        ({**GOOD, "type_call": {"in": 1}}, "field 'type_call': {'in': 1} is not one of inbound, outbound, all"),
+        ({**GOOD, "type_style": 1.5}, "field 'type_style': 1.5 is not one of long, short"),
+        ({**GOOD, "event": "x" * 200}, "field 'event': '" + "x" * 79 + "…"),
+    ],
+)
+def test_a_bad_value_of_a_field_without_secrets_is_shown(raw, expected):
+    [problem] = problems_of([raw])
+    assert expected in problem
+    assert "pw-list-secret" not in problem
+
+
+@pytest.mark.parametrize("char", ["\t", "\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\u2028", " "])
+def test_every_control_character_or_space_in_a_url_is_refused_without_its_password(char):
+    [problem] = problems_of([{"url": f"https://crm:pw-ctl-secret@a.example/x{char}y", "event": "create"}])
+    assert "field 'url': must not contain spaces or control characters" in problem
+    assert "pw-ctl-secret" not in problem
