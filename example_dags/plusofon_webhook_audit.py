@@ -31,6 +31,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowOpt
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
+from airflow_provider_plusofon.webhooks.render import approval_markdown
 
 try:
     from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -57,12 +58,10 @@ APPROVAL_BODY = """\
 The daily audit of **{{ params.environment }}** found webhooks that differ from
 `webhooks/{{ params.environment }}.yaml`.
 
-**Approve** to apply exactly this plan, `{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_id'] }}`.
+{{ ti.xcom_pull(task_ids='plan_webhooks') | plusofon_approval }}
 If the account changes before the repair runs, the repair writes nothing and fails, and
 tomorrow's audit asks again. **Reject** to leave the account as it is: the run then fails and
 raises the drift alert.
-
-{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_text'] | indent(4, first=True) }}
 """
 log = logging.getLogger(__name__)
 
@@ -108,6 +107,8 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["plusofon", "webhooks", "audit"],
+    # The approval shows the plan one change per line, headed as what Approve will write.
+    user_defined_filters={"plusofon_approval": approval_markdown},
     default_args={"retries": 1, "retry_delay": pendulum.duration(minutes=5)},
     params={
         "environment": Param("staging", enum=["staging", "production"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,7 @@ def describe(summary: dict[str, Any]) -> list[str]:
 def main() -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="plusofon-demo-"))
+    finished = False
     log_path = workdir / "airflow-task-logs.txt"
     say("Plusofon provider demo: the example DAGs against a local emulator (no account needed)\n")
 
@@ -250,9 +252,17 @@ def main() -> int:
         else:
             check(not leaks, "a secret reached the task logs")
             say("\n   The API token and the header secret appear nowhere in the task logs.")
+        finished = True
     finally:
         emulator.stop()
-    say(f"\nDemo finished in {time.monotonic() - started:.0f}s. Emulator stopped.")
+        # Nothing left behind after a run that passed (PLUSOFON_DEMO_KEEP=1 keeps it); a failed
+        # run keeps its Airflow home and logs for a look.
+        if finished and not os.environ.get("PLUSOFON_DEMO_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+            where = "its Airflow home and logs removed (PLUSOFON_DEMO_KEEP=1 keeps them)"
+        else:
+            where = f"its Airflow home and logs kept in {workdir}"
+        say(f"\nDemo finished in {time.monotonic() - started:.0f}s. Emulator stopped; {where}.")
     return 0
 
 

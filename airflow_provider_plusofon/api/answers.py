@@ -88,7 +88,8 @@ def _error_for(answer: Answer, body: Any, method: str, path: str, secrets: Seque
         errors = None
     kwargs: dict[str, Any] = {"status_code": status, "errors": errors, "method": method, "path": path}
     if status in (401, 403):
-        return PlusofonAuthError(message, **kwargs)
+        hint = "check the connection's login (the Client ID) and password (the API token): More → For developers → API"
+        return PlusofonAuthError(f"{message} ({hint})", **kwargs)
     if status == 404:
         return PlusofonNotFoundError(message, **kwargs)
     if status == 422:

@@ -108,13 +108,26 @@ class RequestsTransport:
             )
         except requests.ConnectTimeout as exc:
             raise PlusofonTransportError(
-                f"could not connect within {config.timeout:g}s", request_sent=False, method=method, path=path
+                f"could not connect within {config.timeout:g}s to {config.base_url}: is the host right, and "
+                "reachable from where the task runs?",
+                request_sent=False,
+                method=method,
+                path=path,
             ) from exc
         except requests.Timeout as exc:
-            raise PlusofonTransportError(f"no answer within {config.timeout:g}s", method=method, path=path) from exc
-        except requests.ConnectionError as exc:
             raise PlusofonTransportError(
-                f"connection failed ({_connection_failure(exc)})",
+                f"no answer within {config.timeout:g}s from {config.base_url} (raise the connection's timeout if "
+                "the API is slow)",
+                method=method,
+                path=path,
+            ) from exc
+        except requests.ConnectionError as exc:
+            tls = _tls_failure(exc)
+            if tls is not None:
+                # A TLS problem is the connection's (a scheme, a CA bundle): waiting cannot fix it.
+                raise PlusofonConfigError(f"{method} {path}: {tls(config.base_url)}") from None
+            raise PlusofonTransportError(
+                f"connection failed ({_connection_failure(exc)}) to {config.base_url}: {_hint(exc)}",
                 request_sent=not _never_connected(exc),
                 method=method,
                 path=path,
@@ -204,6 +217,52 @@ def _never_connected(error: Exception) -> bool:
     from urllib3.exceptions import NameResolutionError, NewConnectionError, SSLError
 
     return isinstance(_reason(error), NewConnectionError | NameResolutionError | SSLError)
+
+
+# The reasons OpenSSL gives when the other side does not speak TLS at all (a plain-HTTP server).
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"})
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, what it wraps (in args, as urllib3 does), and what caused it, each once."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = (*current.args, getattr(current, "reason", None), current.__cause__, current.__context__)
+        stack += [e for e in nested if isinstance(e, BaseException)]
+
+
+def _tls_failure(error: Exception) -> Callable[[str], str] | None:
+    """What a TLS failure means, as a message about a base URL; ``None`` when it is no TLS failure."""
+    import ssl
+
+    found = next((cause for cause in _causes(error) if isinstance(cause, ssl.SSLError)), None)
+    if found is None:
+        return None
+    if isinstance(found, ssl.SSLCertVerificationError):
+        return lambda url: (
+            f"the TLS certificate of {url} cannot be verified ({found.verify_message or found.reason}): set the "
+            "connection's extra 'verify' to the CA bundle that signs it"
+        )
+    if found.reason in _NOT_TLS:
+        return lambda url: f"the TLS handshake with {url} failed: the server there does not speak TLS. Is it http://?"
+    return lambda url: f"the TLS handshake with {url} failed ({found.reason or 'TLS error'})"
+
+
+def _hint(error: Exception) -> str:
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    reason = _reason(error)
+    if isinstance(reason, NameResolutionError):
+        return "its host name does not resolve; check the connection's host"
+    if isinstance(reason, NewConnectionError):
+        return "nothing accepts connections there; check the connection's host and port"
+    return "the connection broke; the API or a proxy on the way may be restarting"
 
 
 def _connection_failure(error: Exception) -> str:

@@ -1,9 +1,10 @@
 """``plusofon-webhooks``: validate, plan and export webhook specs from a shell or a CI job.
 
 For the people who keep spec files in a DAG repository and review changes in pull requests.
-Connections are resolved the way Airflow resolves them (``AIRFLOW_CONN_*``, the metadata
-database, secrets backends), and spec files are rendered the way a task renders them
-(``{{ var.value.* }}``, ``{{ conn.* }}``, and ``--param KEY=VALUE`` for ``{{ params.* }}``).
+Connections and Variables are found the way Airflow's own CLI finds them on that host (the
+metadata database, ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``, configured secrets backends), and spec
+files are rendered with the Jinja environment a task gets (``{{ var.value.* }}``,
+``{{ var.json.* }}``, ``{{ conn.* }}``, and ``--param KEY=VALUE`` for ``{{ params.* }}``).
 
 Exit codes: 0 success (for ``plan``: nothing would change), 2 (``plan`` only) something would
 change, 1 an error, shown as one line (a traceback only with ``--debug``).
@@ -27,69 +28,6 @@ from airflow_provider_plusofon.webhooks.spec_files import load_spec_source
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
-class _Values:
-    """``var.value`` / ``var.json`` in a template: ``.name`` and ``.get(name, default)``."""
-
-    def __init__(self, lookup: Callable[[str], Any]) -> None:
-        self._lookup = lookup
-
-    def __getattr__(self, name: str) -> Any:
-        return self._lookup(name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            return self._lookup(name)
-        except KeyError:
-            return default
-
-
-class _Connections:
-    """``conn.<id>`` in a template: the Airflow connection."""
-
-    def __getattr__(self, conn_id: str) -> Any:
-        from airflow_provider_plusofon.compat import BaseHook
-
-        return BaseHook.get_connection(conn_id)
-
-
-def _variable_from_airflow(name: str) -> str:
-    from airflow.sdk import Variable
-
-    try:
-        return str(Variable.get(name))
-    except Exception as error:  # Airflow raises different errors for a missing Variable by version
-        raise KeyError(f"Airflow Variable {name!r} is not set ({type(error).__name__})") from None
-
-
-def _variable_offline(name: str) -> str:
-    # validate sends nothing anywhere: a Variable not in the environment gets a stand-in value.
-    return os.environ.get(f"AIRFLOW_VAR_{name.upper()}", f"variable-{name}")
-
-
-def _render(raw: Any, context: dict[str, Any]) -> Any:
-    import jinja2
-
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return env.from_string(value).render(**context) if "{" in value else value
-        if isinstance(value, list):
-            return [walk(item) for item in value]
-        if isinstance(value, dict):
-            return {key: walk(item) for key, item in value.items()}
-        return value
-
-    try:
-        return walk(raw)
-    except jinja2.UndefinedError as error:
-        raise WebhookSpecError([f"a template value is missing: {error.message} (pass it with --param)"]) from None
-    except KeyError as error:
-        raise WebhookSpecError([str(error.args[0])]) from None
-    except jinja2.TemplateError as error:
-        raise WebhookSpecError([f"a template does not render: {error}"]) from None
-
-
 def _params(pairs: Sequence[str]) -> dict[str, str]:
     params = {}
     for pair in pairs:
@@ -100,12 +38,52 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def _load(path: str, args: argparse.Namespace, variable: Callable[[str], Any]) -> list[Any]:
-    if not Path(path).is_file():
-        raise WebhookSpecError([f"{path}: no such file"])
-    raw = load_spec_source(Path(path))
-    context = {"params": _params(args.param), "var": {"value": _Values(variable)}, "conn": _Connections()}
-    return _render(raw, context)
+def _render(raw: Any, context: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The specs rendered as a task renders them, and every problem met (each string rendered on
+    its own, so that one missing Variable does not hide the next)."""
+    import jinja2
+
+    from airflow_provider_plusofon.cli.airflow_host import Unavailable, template_env
+
+    env, problems = template_env(), []
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str) and "{" in value:
+            try:
+                return env.from_string(value).render(**context)
+            except Unavailable as missing:
+                problem = f"the {missing} (set it on this Airflow host, or pass --stand-ins)"
+            except jinja2.UndefinedError as error:
+                problem = f"a template value is missing: {error.message} (pass it with --param)"
+            except jinja2.TemplateError as error:
+                problem = f"a template does not render ({type(error).__name__}: {str(error)[:120]})"
+            if problem not in problems:
+                problems.append(problem)
+            return value
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    return walk(raw), problems
+
+
+def _load(path: str, args: argparse.Namespace) -> list[Any]:
+    """A spec file read and rendered; :class:`WebhookSpecError` with every problem found."""
+    from airflow_provider_plusofon.cli.airflow_host import template_context
+
+    where = Path(path)
+    if not where.exists():
+        kind = "a link to nothing" if os.path.lexists(where) else "no such file"
+        raise WebhookSpecError([f"{path}: {kind}"])
+    if not where.is_file():
+        raise WebhookSpecError([f"{path}: not a file (a folder?)"])
+    raw = load_spec_source(where)
+    rendered, problems = _render(raw, template_context(_params(args.param), stand_ins=args.stand_ins))
+    if problems:
+        raise WebhookSpecError(problems)
+    return rendered
 
 
 def _mask_and_parse(raw: list[Any]) -> list[Any]:
@@ -119,7 +97,7 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     problems: list[str] = []
     for path in args.files:
         try:
-            parse_specs(_load(path, args, _variable_offline))
+            _mask_and_parse(_load(path, args))
         except WebhookSpecError as error:
             problems += [f"{path}: {problem}" for problem in error.problems]
     for problem in problems:
@@ -131,12 +109,13 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_plan(args: argparse.Namespace, out: TextIO) -> int:
-    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+    from airflow_provider_plusofon.cli.airflow_host import HostPlusofonHook
     from airflow_provider_plusofon.webhooks.reconcile import apply_plan, plan_account
     from airflow_provider_plusofon.webhooks.render import render_plan
 
-    specs = _mask_and_parse(_load(args.file, args, _variable_from_airflow))
-    client = PlusofonHook(args.conn_id).client
+    args.stand_ins = False  # a plan renders with what the account is compared with
+    specs = _mask_and_parse(_load(args.file, args))
+    client = HostPlusofonHook(args.conn_id).client
     planned = plan_account(client, specs, prune=args.prune)
     summary = apply_plan(client, planned, dry_run=True)
     if args.json:
@@ -148,7 +127,7 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_export(args: argparse.Namespace, out: TextIO) -> int:
-    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+    from airflow_provider_plusofon.cli.airflow_host import HostPlusofonHook
     from airflow_provider_plusofon.webhooks.export import to_yaml, write_spec_file
 
     if args.output and Path(args.output).exists() and not args.force:
@@ -161,7 +140,7 @@ def run_export(args: argparse.Namespace, out: TextIO) -> int:
         if not sep or not old:
             raise WebhookSpecError([f"--rewrite-url takes OLD=NEW, got {pair[:80]!r}"])
         rewrites.append((old, new))
-    result = PlusofonHook(args.conn_id).export_specs(rewrite_urls=rewrites)
+    result = HostPlusofonHook(args.conn_id).export_specs(rewrite_urls=rewrites)
     text = to_yaml(result)
     if args.output:
         try:
@@ -195,7 +174,12 @@ def _command(
     sub: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=description)
     sub.set_defaults(run=run)
     if connection:
-        sub.add_argument("--conn-id", default="plusofon_default", help="the Airflow connection (default: %(default)s)")
+        sub.add_argument(
+            "--conn-id",
+            default="plusofon_default",
+            help="the Airflow connection, found as Airflow's own CLI finds it on this host: the metadata "
+            "database, AIRFLOW_CONN_* variables, configured secrets backends (default: %(default)s)",
+        )
     if params:
         sub.add_argument(
             "--param", action="append", default=[], metavar="KEY=VALUE", help="a value for {{ params.KEY }}"
@@ -211,15 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    _command(
+    check = _command(
         commands,
         "validate",
         run_validate,
         "check spec files, without sending anything anywhere",
         "Check spec files without sending anything anywhere: exit 0 when every file is valid, 1 with every "
-        "problem of every file (file, spec, field). Variables not in the environment get stand-in values.",
+        "problem of every file (file, spec, field). Templates render as a task renders them; a Variable or "
+        "connection they name that this host does not have is a problem (or, with --stand-ins, a stand-in).",
         params=True,
-    ).add_argument("files", nargs="+", metavar="FILE")
+    )
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument(
+        "--stand-ins",
+        action="store_true",
+        help="look no Variable or connection up: each reads as a stand-in (a CI job with no Airflow of its own)",
+    )
 
     show = _command(
         commands,

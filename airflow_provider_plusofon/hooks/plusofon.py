@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
@@ -11,12 +13,61 @@ from typing import Any
 from airflow_provider_plusofon.api import DEFAULT_MAX_WORKERS, PlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.api.settings import FIELD_BEHAVIOUR, SETTINGS, base_url_of, options_from_extra
 from airflow_provider_plusofon.compat import BaseHook
+from airflow_provider_plusofon.exceptions import PlusofonConfigError
 from airflow_provider_plusofon.hooks.masking import mask_secrets
+from airflow_provider_plusofon.redaction import shape
 from airflow_provider_plusofon.webhooks.creates import create_webhooks
 from airflow_provider_plusofon.webhooks.export import Export, export_specs
 from airflow_provider_plusofon.webhooks.spec import parse_spec
 
 __all__ = ["DEFAULT_MAX_WORKERS", "PlusofonHook"]
+
+
+def environment_connection_problem(conn_id: str) -> str | None:
+    """
+    What is wrong with ``AIRFLOW_CONN_<CONN_ID>`` when Airflow cannot read it: not JSON (where),
+    or not a connection URI. ``None`` when the variable is not set or reads fine. Never its value.
+    """
+    name = f"AIRFLOW_CONN_{conn_id.upper()}"
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as error:
+            return f"{name} is set but is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        return None
+    scheme, separator, rest = text.partition("://")
+    if not separator or not scheme.replace("-", "").replace("_", "").isalnum() or "://" in rest.split("?", 1)[0]:
+        return (
+            f"{name} is set but is neither JSON nor a connection URI "
+            "(plusofon://LOGIN:PASSWORD@HOST:PORT/?timeout=30, with special characters percent-encoded)"
+        )
+    return None
+
+
+def _extra_of(conn: Any, conn_id: str) -> Mapping[str, Any]:
+    """The connection's extra as a mapping; extra that is not a JSON object is a configuration
+    error (Airflow would log a traceback and go on with the defaults)."""
+    raw = conn.extra
+    if raw in (None, ""):
+        return {}
+    if isinstance(raw, Mapping):
+        return raw
+    try:
+        extra = json.loads(raw)
+    except (TypeError, json.JSONDecodeError) as error:
+        where = (
+            f" (line {error.lineno}, column {error.colno}: {error.msg})"
+            if isinstance(error, json.JSONDecodeError)
+            else ""
+        )
+        raise PlusofonConfigError(f"Connection {conn_id!r}: its extra is not valid JSON{where}") from None
+    if not isinstance(extra, Mapping):
+        raise PlusofonConfigError(f"Connection {conn_id!r}: its extra must be a JSON object, got {shape(extra)}")
+    return extra
 
 
 class PlusofonHook(BaseHook):
@@ -83,10 +134,10 @@ class PlusofonHook(BaseHook):
     @cached_property
     def config(self) -> PlusofonConnectionConfig:
         """The connection's settings, read and validated (and the token masked) on first use."""
-        conn = self.get_connection(self.plusofon_conn_id)
+        conn = self._read_connection()
         if conn.password:
             mask_secrets([conn.password.strip(), conn.password])
-        extra: Mapping[str, Any] = conn.extra_dejson or {}
+        extra = _extra_of(conn, self.plusofon_conn_id)
         return PlusofonConnectionConfig(
             conn_id=self.plusofon_conn_id,
             base_url=base_url_of(conn.host, conn.schema, conn.port),
@@ -94,6 +145,17 @@ class PlusofonHook(BaseHook):
             token=conn.password or "",
             **options_from_extra(extra),
         )
+
+    def _read_connection(self) -> Any:
+        try:
+            return self.get_connection(self.plusofon_conn_id)
+        except Exception as error:
+            # "isn't defined" also when the connection is in the environment but Airflow cannot
+            # read it: say what is wrong with it, never what it holds.
+            problem = environment_connection_problem(self.plusofon_conn_id)
+            if problem is None:
+                raise
+            raise PlusofonConfigError(problem) from error
 
     @cached_property
     def client(self) -> PlusofonClient:

@@ -4,6 +4,8 @@ masked as Airflow renders a task."""
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +58,31 @@ class RenderedSecretsMixin:
     def shown(self, values: dict[str, Any]) -> dict[str, Any]:
         """The rendered fields as they may be stored and shown."""
         raise NotImplementedError
+
+
+_VARIABLE = re.compile(r"var\.(value|json)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\.get\(\s*['\"]([^'\"]+)['\"])")
+_ABSENT = object()
+
+
+def missing_variables(raw: Any, context: Context) -> list[str]:
+    """The Airflow Variables the templates in ``raw`` name that this context cannot give."""
+    texts, stack = [], [raw]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    variables = context.get("var") or {}
+    missing = []
+    for kind, name, quoted in (m.groups() for text in texts for m in _VARIABLE.finditer(text)):
+        name = name or quoted
+        accessor = variables.get(kind) if isinstance(variables, Mapping) else None
+        if name not in missing and (accessor is None or accessor.get(name, _ABSENT) is _ABSENT):
+            missing.append(name)
+    return missing
 
 
 def _read_as_specs(text: str) -> list[Any] | None:
@@ -122,11 +149,26 @@ class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
                 path = Path(self._spec_base_dir()) / path
             raw = load_spec_source(path)
             if context:
-                raw = self.render_template(raw, context)  # type: ignore[attr-defined]
+                raw = self._rendered_file(raw, context, path)
         else:
             raw = load_spec_source(source)
         mask_webhook_secrets(raw)
         return raw
+
+    def _rendered_file(self, raw: list[Any], context: Context, path: Path) -> list[Any]:
+        try:
+            return self.render_template(raw, context)  # type: ignore[attr-defined]
+        except Exception:
+            missing = missing_variables(raw, context)
+            if not missing:
+                raise
+            raise WebhookSpecError(
+                [
+                    f"{path}: the Airflow Variable {name!r} is not set: set it with "
+                    f"`airflow variables set {name} VALUE` (or AIRFLOW_VAR_{name.upper()} in the environment)"
+                    for name in missing
+                ]
+            ) from None
 
     def load_specs(self, context: Context | None) -> list[WebhookSpec]:
         """This task's specs, validated (every problem reported at once) before any request."""

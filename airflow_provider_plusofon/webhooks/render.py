@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS
@@ -57,3 +59,19 @@ def render_plan(plan: Plan, *, dry_run: bool = False) -> str:
     if not plan.has_changes:
         lines.append("  No changes: the account matches the specs.")
     return "\n".join(_one_line(line) for line in lines)
+
+
+def approval_markdown(summary: Mapping[str, Any]) -> str:
+    """
+    A dry run's plan as a person approving it reads it, in Markdown: what **Approve** will write
+    (the plan's id and counts), then the plan one change per line in a fenced block. The fence is
+    longer than any run of its character in the plan, so server-sent text cannot close it.
+
+    :param summary: the result of a dry run (``plan_id`` and ``plan_text``).
+    """
+    first, *lines = str(summary["plan_text"]).splitlines()
+    counts = first.rsplit(": ", 1)[-1]
+    longest = max((len(run) for line in lines for run in re.findall("~+", line)), default=0)
+    fence = "~" * max(3, longest + 1)
+    block = "\n".join(lines) if lines else "  (nothing to write)"
+    return f"**Approve** writes plan `{summary['plan_id']}`: {counts}.\n\n{fence}\n{block}\n{fence}\n"

@@ -33,4 +33,8 @@ def test_demo_adopts_audits_repairs_what_was_approved_and_exits_zero():
     assert re.search(r"applied plan plan-[0-9a-f]{24}; writes sent: PUT /api/v1/webhooks/\d+\n", out), out
     assert "8. Bootstrap again: nothing to change\n   run success; writes sent: none" in out
     assert "Demo finished" in out
+    # it leaves nothing behind: its Airflow home and logs are removed (issue 21)
+    [kept] = re.findall(r"Airflow home with SQLite in (\S+)/airflow ", out)
+    assert not os.path.exists(kept)
+    assert "its Airflow home and logs removed (PLUSOFON_DEMO_KEEP=1 keeps them)" in out
     assert "Filling up the DagBag" not in out

@@ -163,9 +163,14 @@ def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, c
     planned, repaired = xcoms(run)["plan_webhooks"], xcoms(run)["repair_webhooks"]
     # the approver was shown the plan, and the repair applied that very plan
     assert approver.subject == "Plusofon webhooks drifted in staging: apply the repair?"
-    assert planned["plan_id"] in approver.body
-    assert f"    ~ update  #{drifted['id']} {RECEIVER}/plusofon/calls event=create" in approver.body
-    assert "      type_style: 'short' -> 'long'" in approver.body
+    assert f"**Approve** writes plan `{planned['plan_id']}`: 0 to create, 1 to update, 0 to delete" in approver.body
+    assert "dry run" not in approver.body
+    # one change per line, in a fenced block the Markdown view keeps as it is
+    block = approver.body.split("~~~\n")[1]
+    assert block.splitlines() == [
+        f"  ~ update  #{drifted['id']} {RECEIVER}/plusofon/calls event=create type_call=inbound",
+        "      type_style: 'short' -> 'long'",
+    ]
     assert repaired["plan_id"] == planned["plan_id"]
     assert xcoms(run)["approve_repair"]["chosen_options"] == ["Approve"]
     assert writes(env) == ["PUT"]

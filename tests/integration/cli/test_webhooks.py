@@ -162,3 +162,39 @@ def test_export_writes_no_user_info_whatever_the_url_looks_like(emulator_conn, c
     assert spec["params"] == [
         {"name": "key", "value": "{{ var.value.plusofon_crm_example_com_calls_create_param_key }}"}
     ]
+
+
+def test_validate_reports_every_problem_of_every_file_whatever_is_wrong_with_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_CLI_NOT_SET", raising=False)
+    files = {
+        "binary.yaml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "bad-event.yaml": f"webhooks:\n  - {{url: '{CRM}', event: hangup}}\n".encode(),
+        "needs-var.yaml": b"webhooks:\n  - url: https://a.example\n    event: create\n    headers:\n"
+        b"      - {name: X, value: '{{ var.value.cli_not_set }}'}\n      - {name: Y, value: '{{ conn.cli_no_conn.password }}'}\n",
+        "good.yaml": f"webhooks:\n  - {{url: '{CRM}', event: create}}\n".encode(),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "folder.yaml").mkdir()
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "gone.yaml")
+    names = ["binary.yaml", "folder.yaml", "dangling.yaml", "bad-event.yaml", "needs-var.yaml", "good.yaml"]
+    code, _, err = run(capsys, "validate", *(str(tmp_path / n) for n in names))
+    assert code == 1
+    text = err.replace(str(tmp_path) + "/", "")
+    assert "binary.yaml: binary.yaml is not UTF-8" in text
+    assert "folder.yaml: folder.yaml: not a file (a folder?)" in text
+    assert "dangling.yaml: dangling.yaml: a link to nothing" in text
+    assert "bad-event.yaml: spec #0" in text and "'hangup' is not one of" in text
+    assert "needs-var.yaml: the Airflow Variable 'cli_not_set' " in text
+    assert "needs-var.yaml: the Airflow connection 'cli_no_conn' " in text
+    assert "good.yaml" not in text
+
+
+def test_validate_with_stand_ins_looks_nothing_up(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_CLI_NOT_SET", raising=False)
+    path = tmp_path / "needs-var.yaml"
+    path.write_text(
+        "webhooks:\n  - url: https://a.example\n    event: create\n"
+        "    headers: [{name: X, value: '{{ var.value.cli_not_set }}'}]\n"
+    )
+    assert run(capsys, "validate", "--stand-ins", str(path)) == (0, "1 file(s) valid\n", "")

@@ -447,3 +447,25 @@ def test_an_approved_plan_applies_and_a_stale_one_writes_nothing(emulator_conn):
     applied = ensure(approved_plan_id="{{ params.plan }}", params={"plan": fresh["plan_id"]}, _render=True)
     assert applied["plan_id"] == fresh["plan_id"]
     assert sorted(w["event"] for w in emulator_conn.webhooks()) == ["create", "destroy", "destroy"]
+
+
+def test_a_spec_file_whose_variable_is_not_set_names_it_and_how_to_set_it(emulator_conn, tmp_path, monkeypatch):
+    from airflow.sdk.execution_time.context import VariableAccessor
+
+    monkeypatch.delenv("AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET", raising=False)
+    spec = tmp_path / "hooks.yaml"
+    spec.write_text(
+        "webhooks:\n  - url: https://crm.example.com/x\n    event: create\n    headers:\n"
+        "      - {name: X-Key, value: '{{ var.value.plusofon_crm_webhook_secret }}'}\n"
+    )
+    context = {
+        "var": {"value": VariableAccessor(deserialize_json=False), "json": VariableAccessor(deserialize_json=True)}
+    }
+    with pytest.raises(WebhookSpecError) as caught:
+        EnsureWebhooksOperator(task_id="t", webhooks=str(spec)).execute(context=context)
+    assert caught.value.problems == [
+        f"{spec}: the Airflow Variable 'plusofon_crm_webhook_secret' is not set: set it with "
+        "`airflow variables set plusofon_crm_webhook_secret VALUE` (or AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET "
+        "in the environment)"
+    ]
+    assert emulator_conn.requests() == []

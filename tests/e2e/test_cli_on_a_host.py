@@ -1,0 +1,72 @@
+"""Issue 21: ``plusofon-webhooks`` sees the connections and Variables people create on an Airflow
+host (``airflow connections add``, ``airflow variables set``: the metadata database), not only
+``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "db-variable-secret-6120"
+
+
+@pytest.fixture
+def host(tmp_path) -> dict[str, str]:
+    """An Airflow host of its own: a home, a migrated database, a Fernet key, no test settings."""
+    from cryptography.fernet import Fernet
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PLUSOFON"))}
+    env |= {
+        "AIRFLOW_HOME": str(tmp_path / "home"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+    }
+    airflow(env, "db", "migrate")
+    return env
+
+
+def airflow(env: dict[str, str], *args: str) -> None:
+    command = [str(Path(sys.executable).with_name("airflow")), *args]
+    subprocess.run(command, check=True, capture_output=True, env=env, timeout=300)
+
+
+def plusofon_webhooks(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The command, as a person runs it on the host: a process of its own, the host's settings."""
+    command = [str(Path(sys.executable).with_name("plusofon-webhooks")), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_export_and_plan_read_the_metadata_database_as_airflows_cli_does(host, emulator_conn, tmp_path):
+    conn_id = "plusofon_cli_db"
+    airflow(
+        host,
+        "connections", "add", conn_id, "--conn-type", "plusofon", "--conn-login", emulator_conn.client_id,
+        "--conn-password", emulator_conn.token, "--conn-host", emulator_conn.base_url,
+    )  # fmt: skip
+    airflow(host, "variables", "set", "cli_db_secret", SECRET)
+    assert not [name for name in host if name.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]
+    url = "https://crm.example.com/db"
+    emulator_conn.seed([{"url": url, "event": "create", "headers": [{"name": "X-Key", "value": SECRET}]}])
+
+    exported = plusofon_webhooks(host, "export", "--conn-id", conn_id)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    [spec] = yaml.safe_load(exported.stdout)["webhooks"]
+    assert spec["url"] == url
+
+    spec_file = tmp_path / "db.yaml"
+    spec_file.write_text(
+        f"webhooks:\n  - url: {url}\n    event: create\n    headers:\n"
+        "      - {name: X-Key, value: '{{ var.value.cli_db_secret }}'}\n"
+    )
+    planned = plusofon_webhooks(host, "plan", str(spec_file), "--conn-id", conn_id)
+    assert planned.returncode == 0, planned.stdout + planned.stderr[-2000:]  # the Variable matches the account
+    assert "No changes" in planned.stdout
+    assert SECRET not in planned.stdout + planned.stderr
+    assert plusofon_webhooks(host, "validate", str(spec_file)).returncode == 0
