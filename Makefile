@@ -38,9 +38,11 @@ dist: $(STAMP)
 	$(PY) -m build --outdir dist
 	$(PY) -m twine check --strict dist/*
 
-# The example DAGs on real Airflow services (api-server, scheduler, dag-processor, triggerer).
+# The example DAGs on real Airflow services (api-server, scheduler, dag-processor, triggerer);
+# UI=1 also looks at the approval page and the connection form in headless Chromium (screenshots
+# in ui-screenshots/; chromium and Playwright are installed on first use).
 live: $(STAMP)
-	$(PY) scripts/live.py
+	UI=$(UI) $(PY) scripts/live.py
 
 # The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some).
 compat:

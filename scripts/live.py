@@ -40,7 +40,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from demo import CLIENT_ID, HEADER_SECRET, TOKEN, lines_showing  # noqa: E402
+from demo import CLIENT_ID, HEADER_SECRET, RECEIVER, TOKEN, lines_showing  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
 from airflow_provider_plusofon.emulator.server import free_port  # noqa: E402
@@ -113,6 +113,9 @@ class Deployment:
         shutil.copytree(REPO / "example_dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(REPO / "tests" / "dags" / "plusofon_authoring_styles.py", dags)
         self.cli("db", "migrate")
+        if UI:  # a connection saved as a person saves it, for the browser to open its form
+            self.cli("connections", "add", "plusofon_ui", "--conn-type", "plusofon", "--conn-login", CLIENT_ID,
+                     "--conn-password", TOKEN, "--conn-host", "https://restapi.plusofon.ru")  # fmt: skip
         # The example DAGs' writers share the account's pool of one slot, as the README sets it up.
         self.cli("pools", "set", "plusofon_default", "1", "Plusofon writers of plusofon_default: one at a time")
         logs = self.home / "services"
@@ -218,10 +221,50 @@ def approve_in_the_ui(deployment: Deployment, webhook_id: int) -> None:
     shown = asked.json()
     check(f"~ update  #{webhook_id} " in shown["body"], f"the approval does not show the plan: {shown['body']}")
     say(f"   waiting for input; asked: {shown['subject']}")
+    if UI:
+        look_at_the_approval_in_a_browser(deployment, run_id, webhook_id)
     answered = api.patch(hitl, json={"chosen_options": ["Approve"], "params_input": {}}, timeout=30)
     check(answered.ok, f"the approval was refused: {answered.status_code} {answered.text[:300]}")
     check(answered.json()["responded_by"]["name"] == REVIEWER, "the answer is not the reviewer's")
     say(f"   {REVIEWER} approved through the REST API")
+
+
+UI = os.environ.get("UI") == "1"
+
+
+def look_at_the_approval_in_a_browser(deployment: Deployment, run_id: str, webhook_id: int) -> None:
+    """`make live UI=1`: the reviewer's page in a real browser shows the plan one change per line,
+    headed as what Approve writes, and no secret; and the connection form has our fields."""
+    from ui import SHOTS, logged_in
+
+    with logged_in(deployment.api_url, REVIEWER, deployment.reviewer_password) as browser:
+        path = f"/dags/{AUDIT}/runs/{run_id}/tasks/approve_repair/required_actions"
+        text = browser.open(path, wait_for_text="writes plan", name="approval")
+        lines = [" ".join(line.split()) for line in text.splitlines()]
+        check(
+            "Approve writes plan plan-" in text, f"the approval page does not say what Approve writes:\n{text[:2000]}"
+        )
+        check(f"~ update #{webhook_id} {RECEIVER}/plusofon/calls event=create type_call=inbound" in lines,
+              f"the plan's change is not a line of its own on the page:\n{text[:2000]}")  # fmt: skip
+        check("type_style: 'short' -> 'long'" in lines, f"the changed field is not a line of its own:\n{text[:2000]}")
+        check("dry run" not in text, "the approval page calls a request to write a dry run")
+        check(not lines_showing(text, *SECRETS), "a secret shows on the approval page")
+        form = browser.open("/connections", wait_for_text="plusofon_ui", name="connections")
+        check(not lines_showing(form, *SECRETS), "a secret shows in the connections list")
+        edit = browser.edit_connection("plusofon_ui", name="connection-form")
+        labels = (
+            "Client ID",
+            "API token",
+            "Base URL",
+            "Timeout (seconds)",
+            "Verify TLS",
+            "Max retries",
+            "Max list pages",
+        )
+        for label in (*labels, "Max answer size (bytes)"):
+            check(label in edit, f"the connection form has no field {label!r}:\n{edit[:2000]}")
+        check(not lines_showing(edit + browser.html(), *SECRETS), "a secret is in the connection form's page")
+    say(f"   in a browser: the approval shows the plan a change a line; screenshots in {SHOTS}")
 
 
 def approve_by_run_conf(deployment: Deployment, emulator: EmulatorProcess, mark: int) -> None:
@@ -360,6 +403,10 @@ def live(workdir: Path) -> None:
 
 
 def main() -> int:
+    if UI:
+        from ui import ensure_browser
+
+        ensure_browser()
     with tempfile.TemporaryDirectory(prefix="plusofon-live-") as workdir:
         deployment_home = Path(workdir)
         try:

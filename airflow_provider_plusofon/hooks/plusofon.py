@@ -35,9 +35,15 @@ def environment_connection_problem(conn_id: str) -> str | None:
     text = value.strip()
     if text.startswith("{"):
         try:
-            json.loads(text)
+            fields = json.loads(text)
         except json.JSONDecodeError as error:
             return f"{name} is set but is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        extra = fields.get("extra") if isinstance(fields, dict) else None
+        if isinstance(extra, str) and extra.strip():  # Airflow 3.0 refuses such a connection whole
+            try:
+                _extra_object(extra, conn_id)
+            except PlusofonConfigError as error:
+                return str(error)
         return None
     scheme, separator, rest = text.partition("://")
     if not separator or not scheme.replace("-", "").replace("_", "").isalnum() or "://" in rest.split("?", 1)[0]:
@@ -56,6 +62,10 @@ def _extra_of(conn: Any, conn_id: str) -> Mapping[str, Any]:
         return {}
     if isinstance(raw, Mapping):
         return raw
+    return _extra_object(raw, conn_id)
+
+
+def _extra_object(raw: Any, conn_id: str) -> Mapping[str, Any]:
     try:
         extra = json.loads(raw)
     except (TypeError, json.JSONDecodeError) as error:

@@ -80,9 +80,16 @@ def missing_variables(raw: Any, context: Context) -> list[str]:
     for kind, name, quoted in (m.groups() for text in texts for m in _VARIABLE.finditer(text)):
         name = name or quoted
         accessor = variables.get(kind) if isinstance(variables, Mapping) else None
-        if name not in missing and (accessor is None or accessor.get(name, _ABSENT) is _ABSENT):
+        if name not in missing and not _readable(accessor, name):
             missing.append(name)
     return missing
+
+
+def _readable(accessor: Any, name: str) -> bool:
+    try:
+        return accessor is not None and accessor.get(name, _ABSENT) is not _ABSENT
+    except Exception:  # a Variable that cannot be read here is as good as missing (3.0 outside a task)
+        return False
 
 
 def _read_as_specs(text: str) -> list[Any] | None:

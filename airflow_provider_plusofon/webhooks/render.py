@@ -64,14 +64,24 @@ def render_plan(plan: Plan, *, dry_run: bool = False) -> str:
 def approval_markdown(summary: Mapping[str, Any]) -> str:
     """
     A dry run's plan as a person approving it reads it, in Markdown: what **Approve** will write
-    (the plan's id and counts), then the plan one change per line in a fenced block. The fence is
-    longer than any run of its character in the plan, so server-sent text cannot close it.
+    (the plan's id and counts), then one change per line, a list item each, the fields it changes
+    as items under it. Airflow's approval view collapses code blocks to one line, so the lines are
+    list items, each an inline code span whose backticks outnumber any run in the text (so that
+    server-sent text cannot close it).
 
     :param summary: the result of a dry run (``plan_id`` and ``plan_text``).
     """
     first, *lines = str(summary["plan_text"]).splitlines()
     counts = first.rsplit(": ", 1)[-1]
-    longest = max((len(run) for line in lines for run in re.findall("~+", line)), default=0)
-    fence = "~" * max(3, longest + 1)
-    block = "\n".join(lines) if lines else "  (nothing to write)"
-    return f"**Approve** writes plan `{summary['plan_id']}`: {counts}.\n\n{fence}\n{block}\n{fence}\n"
+    items = []
+    for line in lines:
+        nested = line.startswith("      ")
+        items.append(("  - " if nested else "- ") + _code(line.strip()))
+    listed = "\n".join(items) if items else "- nothing to write"
+    return f"**Approve** writes plan `{summary['plan_id']}`: {counts}.\n\n{listed}\n"
+
+
+def _code(text: str) -> str:
+    ticks = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"

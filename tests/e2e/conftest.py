@@ -23,7 +23,7 @@ def assert_no_secret(text: str, *secrets: str) -> None:
     leaks = lines_showing(text, *secrets)
     if only_airflow_3_0_mask_leak(leaks):
         pytest.xfail(AIRFLOW_3_0_MASK_LEAK)
-    assert leaks == []
+    assert leaks == [], "\n".join(leaks)
 
 
 @pytest.fixture(scope="session")

@@ -165,12 +165,9 @@ def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, c
     assert approver.subject == "Plusofon webhooks drifted in staging: apply the repair?"
     assert f"**Approve** writes plan `{planned['plan_id']}`: 0 to create, 1 to update, 0 to delete" in approver.body
     assert "dry run" not in approver.body
-    # one change per line, in a fenced block the Markdown view keeps as it is
-    block = approver.body.split("~~~\n")[1]
-    assert block.splitlines() == [
-        f"  ~ update  #{drifted['id']} {RECEIVER}/plusofon/calls event=create type_call=inbound",
-        "      type_style: 'short' -> 'long'",
-    ]
+    # one change per line: a list item each, the fields it changes under it (make live UI=1 looks at it)
+    assert f"- `~ update  #{drifted['id']} {RECEIVER}/plusofon/calls event=create type_call=inbound`\n" in approver.body
+    assert "\n  - `type_style: 'short' -> 'long'`\n" in approver.body
     assert repaired["plan_id"] == planned["plan_id"]
     assert xcoms(run)["approve_repair"]["chosen_options"] == ["Approve"]
     assert writes(env) == ["PUT"]

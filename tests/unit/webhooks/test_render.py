@@ -44,24 +44,21 @@ def test_render_keeps_what_the_server_sent_on_one_line():
     assert lines[2] == "      headers (added X-Other; removed X-A\\nB)"
 
 
-def test_the_approval_shows_what_approve_writes_one_change_per_line_in_a_fence():
+def test_the_approval_shows_what_approve_writes_one_change_per_line():
     from airflow_provider_plusofon.webhooks.render import approval_markdown
 
     summary = {
         "plan_id": "plan-abc",
-        "plan_text": "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 0 to update, "
-        "0 to delete, 2 unchanged\n  + create  https://a.example/x~~~~y event=create\n  - delete  #3 https://b\n"
-        "      (not declared in any spec)",
+        "plan_text": "Plusofon webhook plan (dry run: nothing will be written): 1 to create, 1 to update, "
+        "0 to delete, 2 unchanged\n  + create  https://a.example/x``y event=create\n  ~ update  #3 https://b\n"
+        "      type_style: 'short' -> 'long'",
     }
-    text = approval_markdown(summary)
-    lines = text.split("\n")
-    head, fence, block = lines[0], lines[2], lines[3:]
-    assert head == "**Approve** writes plan `plan-abc`: 1 to create, 0 to update, 0 to delete, 2 unchanged."
-    assert fence == "~~~~~"  # longer than the ~~~~ a URL from the server holds: it cannot close the block
-    assert block[:3] == [
-        "  + create  https://a.example/x~~~~y event=create",
-        "  - delete  #3 https://b",
-        "      (not declared in any spec)",
+    assert approval_markdown(summary).splitlines() == [
+        "**Approve** writes plan `plan-abc`: 1 to create, 1 to update, 0 to delete, 2 unchanged.",
+        "",
+        # more backticks than the server-sent URL holds: it cannot close the code span
+        "- ```+ create  https://a.example/x``y event=create```",
+        "- `~ update  #3 https://b`",
+        "  - `type_style: 'short' -> 'long'`",
     ]
-    assert block[3] == fence
-    assert "dry run" not in text
+    assert "dry run" not in approval_markdown(summary)
