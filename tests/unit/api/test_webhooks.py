@@ -534,3 +534,21 @@ def test_secrets_are_revealed_only_from_the_calling_thread(requests_mock):
     assert sorted(details) == list(range(1, 9))
     assert {ident for ident, _ in revealed} == {threading.get_ident()}
     assert sorted(v for _, found in revealed for v in found) == sorted(f"detail-secret-{i}" for i in range(1, 9))
+
+
+def test_secrets_of_the_request_that_the_server_echoes_back_are_redacted(client, requests_mock):
+    # Not only the token: the header values and the URL's user info that the request carried.
+    body = {
+        "url": "https://crm:url-echo-pass-1@a.example/x",
+        "event": "create",
+        "headers": [{"name": "X-Key", "value": "header-echo-secret-2"}],
+        "params": [{"name": "api_key", "value": "param-echo-secret-3"}],
+    }
+    echo = "rejected: url-echo-pass-1 / crm:url-echo-pass-1 / header-echo-secret-2 / param-echo-secret-3"
+    requests_mock.put(f"{LIST_URL}/5", status_code=422, json={"message": echo, "errors": {"headers.0.value": [echo]}})
+    with pytest.raises(PlusofonValidationError) as caught:
+        client.update_webhook(5, body)
+    text = str(caught.value)
+    for secret in ("url-echo-pass-1", "header-echo-secret-2", "param-echo-secret-3"):
+        assert secret not in text
+    assert text.count("***") >= 6

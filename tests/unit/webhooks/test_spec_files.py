@@ -128,3 +128,11 @@ def test_specs_given_as_text_are_read_as_strictly(tmp_path):
     assert load_spec_source("\ufeff- {url: 'https://a.example', event: create}\n") == [
         {"url": "https://a.example", "event": "create"}
     ]
+
+
+def test_a_spec_file_over_10_mb_is_refused_before_it_is_parsed(tmp_path):
+    # The promise is 10 MB (README): its literal value, not the module's constant.
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"webhooks: []\n" + b"#" * (10 * 1024 * 1024 - len(b"webhooks: []\n")) + b"\n")
+    [problem] = problems(tmp_path, "huge.yaml", path.read_bytes())
+    assert problem == f"the spec file {str(tmp_path / 'huge.yaml')!r} is larger than 10485760 bytes"
