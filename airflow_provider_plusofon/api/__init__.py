@@ -8,8 +8,28 @@ over from its threads) | ``paging`` (the list's paging rules, no I/O) | ``webhoo
 endpoints: :class:`PlusofonClient`).
 """
 
-from airflow_provider_plusofon.api.concurrency import DEFAULT_MAX_WORKERS
-from airflow_provider_plusofon.api.settings import PlusofonConnectionConfig
-from airflow_provider_plusofon.api.webhooks import PlusofonClient
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_plusofon.api.concurrency import DEFAULT_MAX_WORKERS
+    from airflow_provider_plusofon.api.settings import PlusofonConnectionConfig
+    from airflow_provider_plusofon.api.webhooks import PlusofonClient
 
 __all__ = ["DEFAULT_MAX_WORKERS", "PlusofonClient", "PlusofonConnectionConfig"]
+# Loaded when first asked for: get_provider_info() reads api.settings while Airflow discovers
+# providers, and must not pay for the client (threads, HTTP, retries) that it does not use.
+_HOMES = {
+    "DEFAULT_MAX_WORKERS": "airflow_provider_plusofon.api.concurrency",
+    "PlusofonConnectionConfig": "airflow_provider_plusofon.api.settings",
+    "PlusofonClient": "airflow_provider_plusofon.api.webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_HOMES[name]), name)

@@ -7,7 +7,6 @@ show, is decided once.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -53,6 +52,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # only for a Retry-After given as an HTTP date
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

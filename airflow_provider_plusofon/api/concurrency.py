@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from airflow_provider_plusofon.redaction import secrets_of
@@ -54,6 +53,8 @@ class Workers:
         raised, and what has not started yet is not started."""
         if self.max_workers == 1 or len(items) <= 1:
             return [func(item) for item in items]
+
+        from concurrent.futures import ThreadPoolExecutor  # not paid for when a DAG is parsed
 
         def in_worker(item: T) -> R:
             self._in_worker.active = True

@@ -158,12 +158,18 @@ def read_rest(first: dict[str, Any], max_pages: int) -> Listing:
     return unique_by_id(item for page in pages for item in page["data"])
 
 
+def check_same_paginator(first: Mapping[str, Any], pages: Iterable[Mapping[str, Any]]) -> None:
+    """Raise :class:`Shifted` when a page says another ``total`` or ``last_page`` than page 1."""
+    for page in pages:
+        for key in ("total", "last_page"):
+            if page.get(key) != first.get(key):
+                raise Shifted(f"{key} changed between pages")
+
+
 def _check_one_read(pages: Sequence[Mapping[str, Any]]) -> None:
     """Raise :class:`Shifted` when the pages of one read contradict each other."""
     first = pages[0]
-    for key in ("total", "last_page"):
-        if any(page.get(key) != first.get(key) for page in pages):
-            raise Shifted(f"{key} changed between pages")
+    check_same_paginator(first, pages)
     ids = [item["id"] for page in pages for item in page["data"]]
     if len(ids) != len(set(ids)):
         raise Shifted("a webhook was listed on two pages")

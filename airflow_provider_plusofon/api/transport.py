@@ -122,10 +122,10 @@ class RequestsTransport:
                 path=path,
             ) from exc
         except requests.ConnectionError as exc:
-            tls = _tls_failure(exc)
+            tls = _tls_failure(exc, config.base_url)
             if tls is not None:
                 # A TLS problem is the connection's (a scheme, a CA bundle): waiting cannot fix it.
-                raise PlusofonConfigError(f"{method} {path}: {tls(config.base_url)}") from None
+                raise PlusofonConfigError(f"{method} {path}: {tls}") from None
             raise PlusofonTransportError(
                 f"connection failed ({_connection_failure(exc)}) to {config.base_url}: {_hint(exc)}",
                 request_sent=not _never_connected(exc),
@@ -191,10 +191,10 @@ def _decoder(encoding: str | None) -> Decoder | None:
         return lambda chunk, room: iter([chunk])
     if name not in ("gzip", "x-gzip", "deflate"):
         return None
-    state = {"inflate": zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in name else zlib.MAX_WBITS)}
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in name else zlib.MAX_WBITS)
 
     def decode(chunk: bytes, room: int) -> Iterator[bytes]:
-        inflate, data = state["inflate"], chunk
+        data = chunk
         while data:
             # max_length bounds what one call may expand to; the rest waits in unconsumed_tail.
             piece = inflate.decompress(data, max(1, min(room, _READ_CHUNK_BYTES)))
@@ -237,21 +237,21 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         stack += [e for e in nested if isinstance(e, BaseException)]
 
 
-def _tls_failure(error: Exception) -> Callable[[str], str] | None:
-    """What a TLS failure means, as a message about a base URL; ``None`` when it is no TLS failure."""
+def _tls_failure(error: Exception, url: str) -> str | None:
+    """What a TLS failure with ``url`` means, in words; ``None`` when it is no TLS failure."""
     import ssl
 
     found = next((cause for cause in _causes(error) if isinstance(cause, ssl.SSLError)), None)
     if found is None:
         return None
     if isinstance(found, ssl.SSLCertVerificationError):
-        return lambda url: (
+        return (
             f"the TLS certificate of {url} cannot be verified ({found.verify_message or found.reason}): set the "
             "connection's extra 'verify' to the CA bundle that signs it"
         )
     if found.reason in _NOT_TLS:
-        return lambda url: f"the TLS handshake with {url} failed: the server there does not speak TLS. Is it http://?"
-    return lambda url: f"the TLS handshake with {url} failed ({found.reason or 'TLS error'})"
+        return f"the TLS handshake with {url} failed: the server there does not speak TLS. Is it http://?"
+    return f"the TLS handshake with {url} failed ({found.reason or 'TLS error'})"
 
 
 def _hint(error: Exception) -> str:

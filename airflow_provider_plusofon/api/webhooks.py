@@ -186,7 +186,9 @@ class PlusofonClient:
         yield paging.unique_by_id(items)
         for batch in paging.newest_first(first, newest, self.max_workers):
             pages = self.list_pages(batch)
-            if any(page.get(key) != first.get(key) for page in pages for key in ("total", "last_page")):
+            try:
+                paging.check_same_paginator(first, pages)
+            except paging.Shifted:
                 yield self.list_webhooks()
                 return
             items += [item for page in pages for item in page["data"]]

@@ -111,16 +111,10 @@ class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOpera
         # Not `self.dry_run`: BaseOperator.dry_run() is a method of its own.
         self.is_dry_run = dry_run
 
-    def secrets_in(self, values: dict[str, Any]) -> list[str]:
-        return secrets_of(self._as_spec(values))
-
-    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
-        shown = redact_webhook(self._as_spec(values))
-        return {"url": shown["url"], "headers": shown["headers"], "webhook_params": shown["params"]}
-
-    @staticmethod
-    def _as_spec(values: dict[str, Any]) -> dict[str, Any]:
-        return {"url": values["url"], "headers": values["headers"], "params": values["webhook_params"]}
+    def secrets_and_shown(self, values: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        spec = {"url": values["url"], "headers": values["headers"], "params": values["webhook_params"]}
+        shown = redact_webhook(spec)
+        return secrets_of(spec), {"url": shown["url"], "headers": shown["headers"], "webhook_params": shown["params"]}
 
     def _validated(self) -> tuple[WebhookSpec, int | None]:
         """The spec and the pinned id, every problem of the arguments reported at once."""

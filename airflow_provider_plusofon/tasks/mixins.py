@@ -43,20 +43,17 @@ class RenderedSecretsMixin:
             return
         kept = {name: getattr(self, name) for name in self.secret_fields}
         self.__dict__["_rendered_with_secrets"] = kept
-        mask_secrets(self.secrets_in(kept))
-        for name, shown in self.shown(kept).items():
-            setattr(self, name, shown)
+        secrets, shown = self.secrets_and_shown(kept)
+        mask_secrets(secrets)
+        for name, value in shown.items():
+            setattr(self, name, value)
 
     def rendered(self, name: str) -> Any:
         """The field as rendered, secrets included (the field itself when it was not rendered)."""
         return self.__dict__.get("_rendered_with_secrets", {}).get(name, getattr(self, name))
 
-    def secrets_in(self, values: dict[str, Any]) -> list[str]:
-        """The secret values of the rendered fields."""
-        raise NotImplementedError
-
-    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The rendered fields as they may be stored and shown."""
+    def secrets_and_shown(self, values: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        """The secret values of the rendered fields, and the fields as they may be stored and shown."""
         raise NotImplementedError
 
 
@@ -124,24 +121,19 @@ class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
     webhooks: Any
     secret_fields = ("webhooks",)
 
-    def secrets_in(self, values: dict[str, Any]) -> list[str]:
-        webhooks = values["webhooks"]
-        if isinstance(webhooks, str) and not looks_like_spec_path(webhooks):
-            parsed = _read_as_specs(webhooks)
-            # Text that does not read as specs is a secret whole: its secrets cannot be told apart.
-            return secrets_of(parsed) if parsed is not None else [webhooks]
-        return secrets_of(webhooks)
-
-    def shown(self, values: dict[str, Any]) -> dict[str, Any]:
+    def secrets_and_shown(self, values: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         webhooks = values["webhooks"]
         if isinstance(webhooks, str):
             if looks_like_spec_path(webhooks):
-                return {"webhooks": webhooks}
+                return [], {"webhooks": webhooks}  # the file is read (and masked) in execute
             parsed = _read_as_specs(webhooks)
-            return {"webhooks": redact(webhooks, secrets_of(parsed)) if parsed is not None else REDACTED}
+            if parsed is None:  # text that does not read as specs is a secret whole
+                return [webhooks], {"webhooks": REDACTED}
+            secrets = secrets_of(parsed)
+            return secrets, {"webhooks": redact(webhooks, secrets)}
         if isinstance(webhooks, list | tuple):
-            return {"webhooks": [redact_webhook(spec) for spec in webhooks]}
-        return {"webhooks": redact_webhook(webhooks)}
+            return secrets_of(webhooks), {"webhooks": [redact_webhook(spec) for spec in webhooks]}
+        return secrets_of(webhooks), {"webhooks": redact_webhook(webhooks)}
 
     def _spec_base_dir(self) -> str:
         dag = getattr(self, "dag", None) if getattr(self, "has_dag", lambda: False)() else None

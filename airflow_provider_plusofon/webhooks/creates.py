@@ -77,8 +77,9 @@ def create_webhooks(
         return CreateOutcome(created, failures)
 
     created = []
+    new = _new(listed, before)
     for i in looked_for:
-        copies = [item for item in _new(listed, before) if specs[i].matches(item)]
+        copies = [item for item in new if specs[i].matches(item)]
         if len(copies) > 1:
             # Another writer made the same webhook meanwhile: which copy is ours cannot be told.
             created.append((i, {**_unidentified(specs[i]), "copies": [item["id"] for item in copies]}))

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.api import PlusofonClient
-from airflow_provider_plusofon.redaction import replace_userinfo, url_userinfo
+from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS, replace_userinfo, url_userinfo
 from airflow_provider_plusofon.webhooks.spec import IDENTITY_FIELDS, PAIR_KEYS, WebhookSpec, parse_spec
 
 # The order of a spec's keys in the file: identity first.
@@ -88,9 +88,9 @@ def _with_placeholders(webhook: Mapping[str, Any], names: dict[str, str]) -> dic
         if value is None and name != "template":
             continue  # not set on the account: left unmanaged
         spec[name] = value
-    for pairs, kind in (("headers", "header"), ("params", "param")):
+    for pairs in SECRET_PAIR_FIELDS:
         for item in spec.get(pairs, []):
-            item["value"] = _placeholder(names[f"{kind}:{item['name']}"])
+            item["value"] = _placeholder(names[f"{pairs[:-1]}:{item['name']}"])
     if url_userinfo(spec["url"]) is not None:
         spec["url"] = replace_userinfo(spec["url"], _placeholder(names["url_userinfo"]))
     return spec
@@ -99,8 +99,8 @@ def _with_placeholders(webhook: Mapping[str, Any], names: dict[str, str]) -> dic
 def _secrets_named(webhook: Mapping[str, Any]) -> list[str]:
     """What each secret of a webhook is: ``header:<name>``, ``param:<name>``, ``url_userinfo``."""
     named = [
-        f"{kind}:{item['name']}"
-        for pairs, kind in (("headers", "header"), ("params", "param"))
+        f"{pairs[:-1]}:{item['name']}"  # header:X-Key, param:api_key
+        for pairs in SECRET_PAIR_FIELDS
         for item in webhook.get(pairs) or []
         if isinstance(item, Mapping)
     ]

@@ -99,3 +99,23 @@ def test_hook_has_the_connection_attributes():
         "plusofon_conn_id",
         "Plusofon",
     )
+
+
+def test_provider_info_loads_only_the_settings_table():
+    # Airflow calls get_provider_info() in every process that discovers providers.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, airflow_provider_plusofon as p; p.get_provider_info(); "
+        "print(sorted(m for m in sys.modules if m.startswith('airflow_provider_plusofon') or m == 'requests'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(
+        [
+            "airflow_provider_plusofon",
+            "airflow_provider_plusofon.api",
+            "airflow_provider_plusofon.api.settings",
+            "airflow_provider_plusofon.exceptions",
+        ]
+    )
