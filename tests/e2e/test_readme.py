@@ -1,0 +1,295 @@
+"""Issue 21: every example in the README is run, here or by the test (or ``make live``) it names.
+
+Each fenced block of README.md is found by its first line. A block this module runs is run as it
+is written, with only the substitutions listed next to it (a placeholder token, the emulator's
+port); a block another test runs names that test, and the test checks the name is real.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from airflow.sdk import DAG
+
+from tests.conftest import REPO, TOKEN
+from tests.e2e.test_cli_on_a_host import airflow, host  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.e2e
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+HEADER_SECRET = "readme-header-secret-3391"
+
+# A block run elsewhere -> the test (path::name, or "make live: step") that runs it.
+RUN_ELSEWHERE = {
+    "make demo": "tests/e2e/test_demo.py::test_demo_adopts_audits_repairs_what_was_approved_and_exits_zero",
+    "git clone <this repository>": "tests/e2e/test_dist.py::test_a_user_installing_the_wheel_gets_a_working_provider",
+    "plan_webhooks (dry run)": "tests/e2e/test_example_dags.py::test_audit_repairs_exactly_the_plan_a_person_approved",
+    'export AIRFLOW_CONN_PLUSOFON_DEFAULT=\'{"conn_type": "plusofon", "login": "10553", "password": "…"}\'': (
+        "tests/e2e/test_example_dags.py::test_bootstrap_twice_second_run_sends_no_write"
+    ),
+    "EnsureWebhooksOperator against the by-hand baseline": (
+        "tests/e2e/test_bench.py::test_bench_measures_every_target_and_counts_requests_exactly"
+    ),
+    "airflow_provider_plusofon/": "tests/e2e/test_readme.py::test_the_project_layout_names_modules_that_exist",
+}
+
+
+def blocks() -> list[tuple[str, str]]:
+    """(first line, text) of every fenced block, in the README's order."""
+    found = re.findall(r"^ *```[a-z]*\n(.*?)^ *```$", README, flags=re.S | re.M)
+    return [(text.strip().splitlines()[0].strip(), text) for text in found]
+
+
+def block(first_line: str) -> str:
+    [text] = [text for first, text in blocks() if first.startswith(first_line)]
+    lines = text.splitlines()
+    indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+    return "\n".join(line[indent:] for line in lines) + "\n"
+
+
+# Blocks this module runs, by first line -> the test that runs it.
+RUN_HERE = {
+    "airflow connections add plusofon_default": "test_the_cli_connection_example",
+    'export AIRFLOW_CONN_PLUSOFON_DEFAULT=\'{"conn_type": "plusofon", "login": "10553", "password": "…", ': (
+        "test_the_environment_connection_example"
+    ),
+    "webhooks:": "test_the_quick_start_spec_file_and_operator_converge_an_account",
+    "from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator": (
+        "test_the_quick_start_spec_file_and_operator_converge_an_account"
+    ),
+    "WebhookSpecError: 2 problems": "test_the_spec_error_example_is_what_validation_says",
+    "EnsureWebhooksOperator(": "test_the_operator_and_sensor_examples_build_tasks",
+    "PlusofonWebhookOperator(": "test_the_operator_and_sensor_examples_build_tasks",
+    "PlusofonWebhookSensor(": "test_the_operator_and_sensor_examples_build_tasks",
+    "Plusofon webhook plan:": "test_the_plan_log_example_is_what_a_run_logs",
+    "plusofon-emulator --host": "test_the_emulator_command_then_the_export_command",
+    "plusofon-webhooks export --conn-id": "test_the_emulator_command_then_the_export_command",
+    "from airflow_provider_plusofon.hooks.plusofon import PlusofonHook": "test_the_hook_example",
+    "from airflow_provider_plusofon.api import PlusofonClient": "test_the_client_example",
+    "from airflow_provider_plusofon.emulator import running_emulator": "test_the_emulator_python_example",
+    'pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]': "test_the_pytest_plugin_example",
+}
+
+
+def test_every_block_of_the_readme_is_run_by_a_named_test():
+    here = Path(__file__).read_text()
+    unrun = []
+    for first, _ in blocks():
+        runs = [t for k, t in {**RUN_ELSEWHERE, **RUN_HERE}.items() if first.startswith(k)]
+        if not runs:
+            unrun.append(first)
+        for test in runs:
+            path, _, name = (f"tests/e2e/test_readme.py::{test}" if "::" not in test else test).partition("::")
+            assert f"def {name}(" in (here if path.endswith("test_readme.py") else (REPO / path).read_text()), test
+    assert unrun == [], f"README blocks no test runs: {unrun}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bin_of(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+# As the command line reads connections on an Airflow host: the metadata database included.
+HOOK_CONFIG = (
+    "from airflow_provider_plusofon.cli.airflow_host import HostPlusofonHook; c = HostPlusofonHook().config; "
+    "print(c.base_url, c.client_id, c.timeout)"
+)
+
+
+def hook_config(script: str, env: dict[str, str]) -> list[str]:
+    """What the hook makes of the connection after running ``script`` (its last printed line)."""
+    script += f"{sys.executable} -c '{HOOK_CONFIG}'\n"
+    out = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.splitlines()[-1].split()
+
+
+def test_the_cli_connection_example(host):  # noqa: F811
+    script = block("airflow connections add plusofon_default").replace("airflow ", f"{bin_of('airflow')} ", 1)
+    env = {**host, "PLUSOFON_TOKEN": TOKEN}
+    assert hook_config(script, env) == ["https://restapi.plusofon.ru", "10553", "30.0"]
+
+
+def test_the_environment_connection_example():
+    script = block(
+        'export AIRFLOW_CONN_PLUSOFON_DEFAULT=\'{"conn_type": "plusofon", "login": "10553", "password": "…", '
+    )
+    assert hook_config(script.replace("…", TOKEN), dict(os.environ)) == ["https://restapi.plusofon.ru", "10553", "30.0"]
+
+
+def quick_start(tmp_path: Path) -> Path:
+    """The Quick start's spec file, where it says: dags/webhooks/production.yaml."""
+    spec_file = tmp_path / "dags" / "webhooks" / "production.yaml"
+    spec_file.parent.mkdir(parents=True)
+    spec_file.write_text(block("webhooks:"))
+    return spec_file
+
+
+def test_the_quick_start_spec_file_and_operator_converge_an_account(emulator_conn, tmp_path, monkeypatch):
+    from airflow.sdk.execution_time.context import VariableAccessor
+
+    monkeypatch.setenv("AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET", HEADER_SECRET)
+    spec_file = quick_start(tmp_path)
+    namespace: dict = {}
+    with DAG("readme_quick_start", schedule=None) as dag:
+        exec(block("from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator"), namespace)
+    dag.fileloc = str(spec_file.parent.parent / "quick_start.py")
+    [task] = dag.tasks
+    assert task.pool == "plusofon_default"
+    context = {"var": {"value": VariableAccessor(deserialize_json=False)}}
+    task.render_template_fields(context)
+    first = task.execute(context=context)
+    assert sorted((w["event"], w["type_call"]) for w in first["created"]) == [("create", "inbound"), ("destroy", "all")]
+    [created] = [w for w in emulator_conn.webhooks() if w["event"] == "create"]
+    assert created["headers"] == [{"name": "X-Webhook-Secret", "value": HEADER_SECRET}]
+    assert task.execute(context=context)["unchanged"] and emulator_conn.count("POST") == 2
+
+
+def test_the_spec_error_example_is_what_validation_says():
+    from airflow_provider_plusofon.exceptions import WebhookSpecError
+    from airflow_provider_plusofon.webhooks.spec import parse_specs
+
+    with pytest.raises(WebhookSpecError) as caught:
+        parse_specs([{"url": "https://bi.example.com", "event": "hangup"}, {"event": "create"}])
+    assert f"WebhookSpecError: {caught.value}\n" == block("WebhookSpecError: 2 problems")
+
+
+def test_the_operator_and_sensor_examples_build_tasks():
+    from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator, PlusofonWebhookOperator
+    from airflow_provider_plusofon.sensors.webhooks import PlusofonWebhookSensor
+
+    namespace = {
+        "EnsureWebhooksOperator": EnsureWebhooksOperator,
+        "PlusofonWebhookOperator": PlusofonWebhookOperator,
+        "PlusofonWebhookSensor": PlusofonWebhookSensor,
+    }
+    with DAG("readme_tasks", schedule=None) as dag:
+        for first in ("EnsureWebhooksOperator(", "PlusofonWebhookOperator(", "PlusofonWebhookSensor("):
+            exec(block(first), namespace)
+    ensure, one, sensor = (dag.get_task(t) for t in ("ensure_webhooks", "crm_call_ended_hook", "wait_for_webhooks"))
+    assert (ensure.prune, ensure.is_dry_run, ensure.max_deletes, ensure.max_workers) == (False, False, 5, 8)
+    assert (one.event, one.type_call, one.state, one.dedupe) == ("destroy", "all", "present", False)
+    assert (sensor.deferrable, sensor.poke_interval, sensor.timeout) == (True, 60, 3600)
+
+
+def test_the_plan_log_example_is_what_a_run_logs(emulator_conn, logs):
+    from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
+
+    crm = "https://crm.example.com/plusofon/calls"
+    emulator_conn.seed(
+        [{"url": f"https://filler.example.com/{i}", "event": "answer"} for i in range(3)]
+        + [{"url": crm, "event": "destroy", "type_call": "all", "fields": [{"before": "call_id", "after": "id"}]}]
+        + [{"url": crm, "event": "create", "type_call": "inbound"}, {"url": crm, "event": "answer", "type_call": "all"}]
+    )
+    specs = [
+        {"url": crm, "event": "destroy", "type_call": "all", "fields": [{"before": "call_id", "after": "crm_call_id"}]},
+        {"url": crm, "event": "answer", "type_call": "inbound"},
+        {"url": crm, "event": "create", "type_call": "inbound"},
+        {"url": crm, "event": "answer", "type_call": "all"},
+    ]
+    EnsureWebhooksOperator(task_id="ensure_webhooks", webhooks=specs).execute(context={})
+    assert block("Plusofon webhook plan:").rstrip("\n") in logs()  # structlog appends the logger to the last line
+
+
+def test_the_emulator_command_then_the_export_command(tmp_path):
+    """The emulator as the README starts it (seeded with the Quick start's file), what it prints,
+    and the export run with the connection it says to export."""
+    (tmp_path / "webhooks.yaml").write_text(
+        block("webhooks:").replace("{{ var.value.plusofon_crm_webhook_secret }}", HEADER_SECRET)
+    )
+    port = free_port()
+    command, *said = block("plusofon-emulator --host").splitlines()
+    command = command.replace("plusofon-emulator", bin_of("plusofon-emulator")).replace("8765", str(port))
+    emulator = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        printed = [emulator.stdout.readline().rstrip("\n") for _ in said]  # type: ignore[union-attr]
+        assert printed == [line.replace("# ", "", 1).replace("8765", str(port)) for line in said]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+        env["AIRFLOW_CONN_PLUSOFON_DEFAULT"] = printed[-1].split("=", 1)[1].strip("'")
+        export, *told = block("plusofon-webhooks export --conn-id").splitlines()
+        (tmp_path / "dags" / "webhooks").mkdir(parents=True)
+        out = subprocess.run(
+            ["bash", "-ec", export.replace("plusofon-webhooks", bin_of("plusofon-webhooks"), 1)],
+            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        shown = [line.strip() for line in (out.stdout + out.stderr).splitlines()]
+        assert all(line.lstrip("# ").strip() in shown for line in told), (told, shown)
+        exported = (tmp_path / "dags" / "webhooks" / "production.yaml").read_text()
+        assert HEADER_SECRET not in exported
+        assert len(yaml.safe_load(exported)["webhooks"]) == 2
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+
+
+def test_the_hook_example(emulator_conn):
+    emulator_conn.seed([{"url": f"https://crm.example.com/{i}", "event": "create"} for i in range(1, 21)])
+    full_body = {**emulator_conn.webhooks()[4], "event": "answer"}
+    namespace = {"full_body": {k: v for k, v in full_body.items() if k != "id"}}
+    exec(block("from airflow_provider_plusofon.hooks.plusofon import PlusofonHook"), namespace)
+    hook = namespace["hook"]
+    assert [w["event"] for w in hook.list_webhooks() if w["id"] == 5] == []  # deleted by the last line
+    assert len(hook.list_webhooks()) == 20  # 20 seeded, one created, one deleted
+    assert hook.test_connection() == (True, f"Connected to {emulator_conn.base_url}: 20 webhook(s) on the account")
+    assert [(r["method"], r["path"]) for r in emulator_conn.requests() if r["method"] != "GET"] == [
+        ("POST", "/api/v1/webhooks"),
+        ("PUT", "/api/v1/webhooks/5"),
+        ("DELETE", "/api/v1/webhooks/5"),
+    ]
+
+
+def test_the_client_example(emulator_conn):
+    emulator_conn.seed([{"url": f"https://crm.example.com/{i}", "event": "create"} for i in range(20)])
+    code = (
+        block("from airflow_provider_plusofon.api import PlusofonClient").replace(
+            "https://restapi.plusofon.ru", emulator_conn.base_url
+        )
+        + "listed = client.list_webhooks()\n"
+    )
+    namespace = {"token": TOKEN}
+    exec(code, namespace)
+    assert len(namespace["listed"]) == 20
+
+
+def test_the_emulator_python_example():
+    namespace: dict = {}
+    exec(block("from airflow_provider_plusofon.emulator import running_emulator"), namespace)
+    assert namespace["emulator"].base_url.startswith("http://127.0.0.1:")
+
+
+def test_the_pytest_plugin_example(tmp_path):
+    made = "from airflow_provider_plusofon.hooks.plusofon import PlusofonHook\n" + block(
+        'pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]'
+    ).replace(
+        "    ...\n", "    PlusofonHook().create_webhook({'url': 'https://crm.example.com/calls', 'event': 'create'})\n"
+    )
+    (tmp_path / "test_user_dag.py").write_text(made)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user_dag.py"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0 and "1 passed" in out.stdout, out.stdout[-3000:]
+
+
+def test_the_project_layout_names_modules_that_exist():
+    text = block("airflow_provider_plusofon/")
+    package = REPO / "airflow_provider_plusofon"
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", text)) - {"test_layers.py"}
+    modules = {path.name for path in package.rglob("*.py")}
+    assert named and named <= modules, named - modules
+    folders = set(re.findall(r"\b([a-z]+)/", text)) - {"airflow_provider_plusofon", "tests", "unit"}
+    assert folders <= {p.name for p in package.iterdir() if p.is_dir()}, folders
