@@ -14,6 +14,7 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
+import asyncio  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
@@ -63,7 +64,12 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         recorded.append(seconds)
         clock[0] += seconds
 
+    async def async_sleep(seconds: float) -> None:
+        sleep(seconds)
+        await asyncio.sleep(0)
+
     monkeypatch.setattr(retry_module, "_sleep", sleep)
+    monkeypatch.setattr(retry_module, "_async_sleep", async_sleep)
     monkeypatch.setattr(retry_module, "_monotonic", lambda: clock[0])
     return recorded
 

@@ -7,11 +7,12 @@ Whether an error is worth another try is the error's own to say
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airflow_provider_plusofon.exceptions import PlusofonAPIError, PlusofonError, PlusofonRateLimitError
@@ -26,6 +27,11 @@ T = TypeVar("T")
 def _sleep(seconds: float) -> None:
     # Indirection so that tests can patch the wait without patching time.sleep for everyone.
     time.sleep(seconds)
+
+
+async def _async_sleep(seconds: float) -> None:
+    # The event loop's wait, patched with _sleep in tests.
+    await asyncio.sleep(seconds)
 
 
 def _monotonic() -> float:
@@ -88,6 +94,11 @@ class RetryPolicy:
         while (left := self.pause_left()) > 0:
             _sleep(left)
 
+    async def await_pause(self) -> None:
+        """Wait, without blocking the event loop, until no pause holds requests."""
+        while (left := self.pause_left()) > 0:
+            await _async_sleep(left)
+
     def note(self, error: PlusofonError) -> None:
         """Learn from a failed request: a 429 pauses every request for its ``Retry-After``."""
         if isinstance(error, PlusofonRateLimitError):
@@ -107,6 +118,24 @@ class RetryPolicy:
             reraise=True,
         )
         return retrying(call)
+
+    async def arun(
+        self, call: Callable[..., Awaitable[T]], worth_retrying: Callable[[PlusofonError], bool], *args: Any
+    ) -> T:
+        """As :meth:`run`, for a coroutine function (called with ``args``): the waits are the event
+        loop's, never a thread's."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait_seconds,
+            retry=retry_if_exception(lambda error: isinstance(error, PlusofonError) and worth_retrying(error)),
+            before_sleep=self._log_retry,
+            sleep=lambda seconds: _async_sleep(seconds),
+            reraise=True,
+        )
+        # The coroutine function itself: tenacity awaits only what it sees is one.
+        return await retrying(call, *args)
 
     def _wait_seconds(self, retry_state: RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None

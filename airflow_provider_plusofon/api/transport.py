@@ -54,6 +54,66 @@ class Transport(Protocol):
     def send(self, request: Request) -> Answer: ...
 
 
+def api_headers(config: PlusofonConnectionConfig) -> dict[str, str]:
+    """The headers the API documents, sent with every request (by any transport)."""
+    return {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Client": config.client_id,
+        "Authorization": f"Bearer {config.token}",
+        # Only what answer_decoder decompresses itself, within the answer's size cap.
+        "Accept-Encoding": "gzip, deflate",
+    }
+
+
+def connect_timeout(config: PlusofonConnectionConfig, request: Request) -> PlusofonTransportError:
+    return PlusofonTransportError(
+        f"could not connect within {config.timeout:g}s to {config.base_url}: is the host right, and "
+        "reachable from where the task runs?",
+        request_sent=False,
+        method=request.method,
+        path=request.path,
+    )
+
+
+def read_timeout(config: PlusofonConnectionConfig, request: Request) -> PlusofonTransportError:
+    return PlusofonTransportError(
+        f"no answer within {config.timeout:g}s from {config.base_url} (raise the connection's timeout if "
+        "the API is slow)",
+        method=request.method,
+        path=request.path,
+    )
+
+
+def unbuildable(request: Request, error: Exception) -> PlusofonConfigError:
+    # A local error (a header value the library refuses, a malformed URL) cannot heal by
+    # retrying, and its text may quote the header: name only its kind.
+    return PlusofonConfigError(
+        f"{request.method} {request.path}: the request could not be built ({type(error).__name__}); "
+        "check the connection's host, Client ID and token"
+    )
+
+
+def too_large(cap: int, where: Mapping[str, Any]) -> PlusofonInvalidResponseError:
+    return PlusofonInvalidResponseError(
+        f"the answer is larger than {cap} bytes (max_answer_bytes); not read further", **where
+    )
+
+
+def not_asked_encoding(encoding: Any, where: Mapping[str, Any]) -> PlusofonInvalidResponseError:
+    return PlusofonInvalidResponseError(
+        f"the answer is compressed in a way that was not asked for ({str(encoding)[:40]!r})", **where
+    )
+
+
+def broke_while_reading(request: Request, error: Exception) -> PlusofonTransportError:
+    return PlusofonTransportError(
+        f"the connection broke while reading the answer ({type(error).__name__})",
+        method=request.method,
+        path=request.path,
+    )
+
+
 class RequestsTransport:
     """
     A keep-alive ``requests`` session: the documented headers, the connection's TLS settings,
@@ -75,16 +135,7 @@ class RequestsTransport:
 
         config = self.config
         session = requests.Session()
-        session.headers.update(
-            {
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "Client": config.client_id,
-                "Authorization": f"Bearer {config.token}",
-                # Only what _read_capped decompresses itself, within the answer's size cap.
-                "Accept-Encoding": "gzip, deflate",
-            }
-        )
+        session.headers.update(api_headers(config))
         session.verify = config.verify
         adapter = HTTPAdapter(pool_connections=self.pool_size, pool_maxsize=self.pool_size, max_retries=0)
         session.mount("http://", adapter)
@@ -107,22 +158,11 @@ class RequestsTransport:
                 stream=True,
             )
         except requests.ConnectTimeout as exc:
-            raise PlusofonTransportError(
-                f"could not connect within {config.timeout:g}s to {config.base_url}: is the host right, and "
-                "reachable from where the task runs?",
-                request_sent=False,
-                method=method,
-                path=path,
-            ) from exc
+            raise connect_timeout(config, request) from exc
         except requests.Timeout as exc:
-            raise PlusofonTransportError(
-                f"no answer within {config.timeout:g}s from {config.base_url} (raise the connection's timeout if "
-                "the API is slow)",
-                method=method,
-                path=path,
-            ) from exc
+            raise read_timeout(config, request) from exc
         except requests.ConnectionError as exc:
-            tls = _tls_failure(exc, config.base_url)
+            tls = tls_failure(exc, config.base_url)
             if tls is not None:
                 # A TLS problem is the connection's (a scheme, a CA bundle): waiting cannot fix it.
                 raise PlusofonConfigError(f"{method} {path}: {tls}") from None
@@ -133,12 +173,7 @@ class RequestsTransport:
                 path=path,
             ) from None
         except (requests.RequestException, ValueError, TypeError, UnicodeError) as exc:
-            # A local error (a header value requests refuses, a malformed URL) cannot heal by
-            # retrying, and its text may quote the header: name only its kind.
-            raise PlusofonConfigError(
-                f"{method} {path}: the request could not be built ({type(exc).__name__}); "
-                "check the connection's host, Client ID and token"
-            ) from None
+            raise unbuildable(request, exc) from None
         try:
             return Answer(response.status_code, self._read_capped(response, request), response.headers)
         finally:
@@ -153,37 +188,36 @@ class RequestsTransport:
         broken = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, ProtocolError, ReadTimeoutError)
         cap = self.config.max_answer_bytes
         where: dict[str, Any] = {"status_code": response.status_code, "method": request.method, "path": request.path}
-        decoder = _decoder(response.headers.get("Content-Encoding"))
+        decoder = answer_decoder(response.headers.get("Content-Encoding"))
         if decoder is None:
-            raise PlusofonInvalidResponseError(
-                "the answer is compressed in a way that was not asked for "
-                f"({str(response.headers.get('Content-Encoding'))[:40]!r})",
-                **where,
-            )
+            raise not_asked_encoding(response.headers.get("Content-Encoding"), where)
         content = bytearray()
         try:
             for chunk in response.raw.stream(_READ_CHUNK_BYTES, decode_content=False):
-                for piece in decoder(chunk, cap + 1 - len(content)):
-                    content += piece
-                    if len(content) > cap:
-                        raise PlusofonInvalidResponseError(
-                            f"the answer is larger than {cap} bytes (max_answer_bytes); not read further", **where
-                        )
+                add_capped(content, decoder, chunk, cap, where)
         except zlib.error:
-            raise PlusofonInvalidResponseError("the answer's compressed body does not decode", **where) from None
+            raise undecodable(where) from None
         except broken as exc:
-            raise PlusofonTransportError(
-                f"the connection broke while reading the answer ({type(exc).__name__})",
-                method=request.method,
-                path=request.path,
-            ) from None
+            raise broke_while_reading(request, exc) from None
         return bytes(content)
 
 
 Decoder = Callable[[bytes, int], Iterator[bytes]]
 
 
-def _decoder(encoding: str | None) -> Decoder | None:
+def undecodable(where: Mapping[str, Any]) -> PlusofonInvalidResponseError:
+    return PlusofonInvalidResponseError("the answer's compressed body does not decode", **where)
+
+
+def add_capped(content: bytearray, decoder: Decoder, chunk: bytes, cap: int, where: Mapping[str, Any]) -> None:
+    """Add a raw chunk's decoded bytes to ``content``, refusing to hold more than ``cap``."""
+    for piece in decoder(chunk, cap + 1 - len(content)):
+        content += piece
+        if len(content) > cap:
+            raise too_large(cap, where)
+
+
+def answer_decoder(encoding: str | None) -> Decoder | None:
     """What turns the raw body into the answer, at most ``room`` bytes at a time: ``None`` for an
     encoding that was not asked for (the session asks for gzip and deflate only)."""
     name = (encoding or "identity").strip().lower()
@@ -237,7 +271,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         stack += [e for e in nested if isinstance(e, BaseException)]
 
 
-def _tls_failure(error: Exception, url: str) -> str | None:
+def tls_failure(error: Exception, url: str) -> str | None:
     """What a TLS failure with ``url`` means, in words; ``None`` when it is no TLS failure."""
     import ssl
 

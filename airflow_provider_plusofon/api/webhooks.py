@@ -34,6 +34,22 @@ from airflow_provider_plusofon.redaction import secrets_of
 WriteOutcomes = list[PlusofonError | None]
 
 
+def checked_detail(answer: Any, number: int) -> dict[str, Any]:
+    """A detail view, checked: it must be the webhook asked for."""
+    if not isinstance(answer, dict) or listed_id(answer.get("id", number)) != number:
+        raise PlusofonInvalidResponseError(
+            f"the answer is not webhook #{number}", status_code=200, method="GET", path=webhook_path(number)
+        )
+    return {**answer, "id": number}
+
+
+def checked_request(request: Request) -> Request:
+    """The request, if it goes to a webhooks endpoint (the public methods validate ids; a last line)."""
+    if not is_api_path(request.path):
+        raise PlusofonConfigError(f"refusing to request {request.path[:60]!r}: not a webhooks endpoint")
+    return request
+
+
 class PlusofonClient:
     """
     Client for the Plusofon webhooks API: one method per endpoint, every page, retries.
@@ -81,12 +97,9 @@ class PlusofonClient:
 
     def _exchange(self, request: Request) -> Any:
         """Send one request once: the path checked, any rate-limit pause waited out, the answer read."""
-        if not is_api_path(request.path):
-            # Unreachable through the public methods (they validate ids); a last line all the same.
-            raise PlusofonConfigError(f"refusing to request {request.path[:60]!r}: not a webhooks endpoint")
         self.retry.wait_for_pause()
         try:
-            answer = self.transport.send(request)
+            answer = self.transport.send(checked_request(request))
             return read_answer(answer, request.method, request.path, [*self.config.secrets, *secrets_of(request.body)])
         except PlusofonError as error:
             self.retry.note(error)
@@ -203,14 +216,9 @@ class PlusofonClient:
         :param webhook_id: the webhook's id (a positive integer, or its digits).
         """
         number = valid_webhook_id(webhook_id)
-        path = webhook_path(number)
-        answer = self._send(Request("GET", path))
-        if not isinstance(answer, dict) or listed_id(answer.get("id", number)) != number:
-            raise PlusofonInvalidResponseError(
-                f"the answer is not webhook #{number}", status_code=200, method="GET", path=path
-            )
-        self.workers.reveal(answer)
-        return {**answer, "id": number}
+        detail = checked_detail(self._send(Request("GET", webhook_path(number))), number)
+        self.workers.reveal(detail)
+        return detail
 
     def get_webhooks(self, webhook_ids: Iterable[int | str]) -> dict[int, dict[str, Any]]:
         """

@@ -32,11 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per-page", type=int, default=15, help="page size of the list (default: 15)")
     parser.add_argument("--latency-ms", type=float, default=0, help="delay added to every answer")
     parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        help="accounts to serve: the first with --client-id and --token, the others with the next Client IDs "
+        "and the token followed by -2, -3 ... (default: 1)",
+    )
+    parser.add_argument(
         "--app-url",
         default="http://localhost",
         help="host of the paginator's links (default: http://localhost)",
     )
     return parser
+
+
+def extra_account(client_id: str, token: str, number: int) -> tuple[str, str]:
+    """The Client ID and token of the ``number``-th account (the first is ``client_id``, ``token``)."""
+    following = str(int(client_id) + number - 1) if client_id.isdigit() else f"{client_id}-{number}"
+    return following, f"{token}-{number}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,9 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # SIGTERM (a supervisor, or EmulatorProcess.stop) stops as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for number in range(2, max(1, args.accounts) + 1):
+        emulator.add_account(*extra_account(args.client_id, args.token, number))
     try:
         emulator.start()
         print(f"Plusofon emulator serving on {emulator.base_url} ({len(emulator.webhooks())} webhooks)")
+        if args.accounts > 1:
+            last = extra_account(args.client_id, args.token, args.accounts)
+            print(f"  and {args.accounts - 1} more accounts, up to Client ID {last[0]} with token {last[1]}")
         print("Point Airflow at it with:")
         print(f"  export AIRFLOW_CONN_PLUSOFON_DEFAULT='{emulator.connection_env()}'")
         print("Press Ctrl-C to stop.", flush=True)

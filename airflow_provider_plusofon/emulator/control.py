@@ -1,5 +1,6 @@
 """The emulator's own control API under ``/__emulator__/`` (the real Plusofon API has none of this):
-the request log, faults, the webhooks themselves, latency, reset."""
+the request log, faults, the webhooks themselves, latency, reset. The webhooks, faults and request
+log are those of the account the call's ``Client`` header names (the first account without one)."""
 
 from __future__ import annotations
 
@@ -9,57 +10,67 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_plusofon.emulator.routes import Reply, decode
 
 if TYPE_CHECKING:
-    from airflow_provider_plusofon.emulator.server import PlusofonEmulator
+    from airflow_provider_plusofon.emulator.server import Account, PlusofonEmulator
 
 CONTROL_PREFIX = "/__emulator__"
 OK = {"success": True}
 
 
-def _seed(emulator: PlusofonEmulator, body: Any) -> Any:
+def _seed(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
     items = body.get("webhooks", []) if isinstance(body, dict) else body or []
-    return emulator.state.seed(items)
+    return account.seed(items)
 
 
-def _inject(emulator: PlusofonEmulator, body: Any) -> Any:
+def _inject(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
     options = dict(body) if isinstance(body, dict) else {}
     kind = options.pop("kind", None)
-    return {**OK, "fault": vars(emulator.faults.inject(str(kind), **options))}
+    return {**OK, "fault": vars(account.faults.inject(str(kind), **options))}
 
 
-def _set_latency(emulator: PlusofonEmulator, body: Any) -> Any:
+def _set_latency(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
     emulator.latency_ms = float((body if isinstance(body, dict) else {}).get("ms", 0))
     return OK
 
 
-def _reset(emulator: PlusofonEmulator, body: Any) -> Any:
-    emulator.state.reset()
-    emulator.faults.clear()
+def _reset(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    account.state.reset()
+    account.faults.clear()
     return OK
 
 
-def _requests(emulator: PlusofonEmulator, body: Any) -> Any:
-    return emulator.state.requests()
+def _requests(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    return account.state.requests()
 
 
-def _clear_requests(emulator: PlusofonEmulator, body: Any) -> Any:
-    emulator.state.clear_requests()
+def _clear_requests(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    account.state.clear_requests()
     return OK
 
 
-def _faults(emulator: PlusofonEmulator, body: Any) -> Any:
-    return emulator.faults.listed()
+def _faults(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    return account.faults.listed()
 
 
-def _clear_faults(emulator: PlusofonEmulator, body: Any) -> Any:
-    emulator.faults.clear()
+def _clear_faults(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    account.faults.clear()
     return OK
 
 
-def _webhooks(emulator: PlusofonEmulator, body: Any) -> Any:
-    return emulator.state.webhooks()
+def _webhooks(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    return account.webhooks()
 
 
-CALLS: dict[tuple[str, str], Callable[[PlusofonEmulator, Any], Any]] = {
+def _add_account(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    options = body if isinstance(body, dict) else {}
+    account = emulator.add_account(str(options["client_id"]), str(options["token"]), options.get("webhooks"))
+    return {**OK, "client_id": account.client_id}
+
+
+def _accounts(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    return [{"client_id": a.client_id, "webhooks": len(a.webhooks())} for a in emulator.accounts.values()]
+
+
+CALLS: dict[tuple[str, str], Callable[[PlusofonEmulator, Account, Any], Any]] = {
     ("GET", "/requests"): _requests,
     ("DELETE", "/requests"): _clear_requests,
     ("GET", "/faults"): _faults,
@@ -71,15 +82,17 @@ CALLS: dict[tuple[str, str], Callable[[PlusofonEmulator, Any], Any]] = {
     ("PUT", "/latency"): _set_latency,
     ("POST", "/latency"): _set_latency,
     ("POST", "/reset"): _reset,
+    ("GET", "/accounts"): _accounts,
+    ("POST", "/accounts"): _add_account,
 }
 
 
-def control(emulator: PlusofonEmulator, method: str, path: str, raw: bytes) -> Reply:
-    """Answer a control call (``path`` is what follows ``/__emulator__``)."""
+def control(emulator: PlusofonEmulator, account: Account, method: str, path: str, raw: bytes) -> Reply:
+    """Answer a control call (``path`` is what follows ``/__emulator__``) about ``account``."""
     call = CALLS.get((method, path))
     if call is None:
         return Reply(404, {"message": f"unknown control call {method} {CONTROL_PREFIX}{path}"})
     try:
-        return Reply(200, call(emulator, decode(raw)))
-    except (TypeError, ValueError) as error:
+        return Reply(200, call(emulator, account, decode(raw)))
+    except (TypeError, ValueError, KeyError) as error:
         return Reply(400, {"message": str(error)})

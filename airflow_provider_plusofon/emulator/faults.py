@@ -117,7 +117,7 @@ def _success_false(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
 def _lagging_store(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
     body = decode(exchange.raw)
     if exchange.method == "POST" and exchange.path == LIST_PATH and not validate_body(body):
-        timer = threading.Timer(fault.lag_ms / 1000, exchange.emulator.state.add, args=[body])
+        timer = threading.Timer(fault.lag_ms / 1000, exchange.account.state.add, args=[body])
         timer.daemon = True
         timer.start()
     raise Dropped
@@ -162,8 +162,10 @@ def _on_list_answer(change: Callable[[Fault, Exchange, dict[str, Any]], dict[str
 
 def _paginator(fault: Fault, exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     if fault.repeat_first_page:
-        emulator = exchange.emulator
-        body = {**emulator.state.page(1, emulator.app_url), "next_page_url": body.get("next_page_url") or "x"}
+        body = {
+            **exchange.account.state.page(1, exchange.emulator.app_url),
+            "next_page_url": body.get("next_page_url") or "x",
+        }
     for key, value in (fault.overrides or {}).items():
         if value is None:
             body.pop(key, None)
@@ -173,7 +175,7 @@ def _paginator(fault: Fault, exchange: Exchange, body: dict[str, Any]) -> dict[s
 
 
 def _act(fault: Fault, exchange: Exchange) -> None:
-    state = exchange.emulator.state
+    state = exchange.account.state
     for action in fault.actions or []:
         if "delete" in action:
             state.remove(int(action["delete"]))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_plusofon.emulator.state import validate_body
 
 if TYPE_CHECKING:
-    from airflow_provider_plusofon.emulator.server import PlusofonEmulator
+    from airflow_provider_plusofon.emulator.server import Account, PlusofonEmulator
 
 LIST_PATH = "/api/v1/webhooks"
 ITEM_PATH = re.compile(r"^/api/v1/webhooks/([^/]+)$")
@@ -36,6 +36,7 @@ class Exchange:
     """One API request as the emulator received it."""
 
     emulator: PlusofonEmulator
+    account: Account  # the one the Client header names (the first account when it names none)
     method: str
     path: str
     query: Mapping[str, list[str]]
@@ -63,10 +64,10 @@ def _allowed_methods(path: str) -> tuple[str, ...] | None:
 
 
 def _authorised(exchange: Exchange) -> bool:
-    emulator = exchange.emulator
+    account = exchange.account
     return (
-        exchange.headers.get("Client") == emulator.client_id
-        and exchange.headers.get("Authorization") == f"Bearer {emulator.token}"
+        exchange.headers.get("Client") == account.client_id
+        and exchange.headers.get("Authorization") == f"Bearer {account.token}"
     )
 
 
@@ -93,16 +94,16 @@ def _list_route(exchange: Exchange, body: Any) -> Reply:
     emulator = exchange.emulator
     if exchange.method == "GET":
         page = _page_number(exchange.query)
-        return Reply(200, emulator.state.page(page, emulator.app_url, _type_filter(exchange.query, body)))
+        return Reply(200, exchange.account.state.page(page, emulator.app_url, _type_filter(exchange.query, body)))
     errors = validate_body(body)
     if errors:
         return Reply(422, _laravel_422(errors))
-    emulator.state.add(body)
+    exchange.account.state.add(body)
     return Reply(200, {"success": True})
 
 
 def _item_route(exchange: Exchange, body: Any) -> Reply:
-    state = exchange.emulator.state
+    state = exchange.account.state
     item = ITEM_PATH.match(exchange.path)
     assert item is not None
     text = item.group(1)

@@ -57,8 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = split.path.rstrip("/") or "/", parse_qs(split.query)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        account = emulator.account_of(self.headers.get("Client"))
         if path.startswith(CONTROL_PREFIX):
-            self._send(control(emulator, self.command, path[len(CONTROL_PREFIX) :], raw))
+            self._send(control(emulator, account, self.command, path[len(CONTROL_PREFIX) :], raw))
             return
         entry: dict[str, Any] = {
             "method": self.command,
@@ -69,21 +70,21 @@ class _Handler(BaseHTTPRequestHandler):
             "status": None,
             "time": time.time(),
         }
-        exchange = Exchange(emulator, self.command, path, query, raw, dict(self.headers.items()))
+        exchange = Exchange(emulator, account, self.command, path, query, raw, dict(self.headers.items()))
         delay = emulator.latency_ms + random.uniform(0, emulator.latency_jitter_ms)
         if delay:
             time.sleep(delay / 1000)
         try:
             reply = answer_with_faults(
-                emulator.faults.take(self.command, path, query), exchange, lambda: route(exchange)
+                account.faults.take(self.command, path, query), exchange, lambda: route(exchange)
             )
         except Dropped:
             entry["status"] = "dropped"
-            emulator.state.record(entry)
+            account.state.record(entry)
             self.close_connection = True
             return
         entry["status"] = reply.status
-        emulator.state.record(entry)
+        account.state.record(entry)
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
@@ -120,7 +121,59 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class PlusofonEmulator:
+class Account:
+    """
+    One Plusofon account the emulator serves: its Client ID, its token, its own webhooks, faults
+    and request log.
+
+    :param emulator: the emulator serving it.
+    :param client_id: the Client ID it answers to.
+    :param token: the API token it accepts.
+    :param state: its webhooks and request log.
+    """
+
+    def __init__(self, emulator: PlusofonEmulator, client_id: str, token: str, state: EmulatorState) -> None:
+        self.emulator, self.client_id, self.token, self.state = emulator, str(client_id), token, state
+        self.faults = FaultQueue()
+
+    def inject(self, kind: str, **options: Any) -> Fault:
+        """Script a fault for this account's next matching requests; see :class:`~.faults.Fault`."""
+        return self.faults.inject(kind, **options)
+
+    def connection_uri(self) -> dict[str, Any]:
+        """This account's connection, in the JSON form ``AIRFLOW_CONN_*`` accepts."""
+        return {
+            "conn_type": "plusofon",
+            "login": self.client_id,
+            "password": self.token,
+            "host": self.emulator.base_url,
+            "extra": {"timeout": 10},
+        }
+
+    def connection_env(self) -> str:
+        """The value for an ``AIRFLOW_CONN_*`` variable pointing at this account."""
+        return json.dumps(self.connection_uri())
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        """The requests this account received, optionally only those with this method and path prefix."""
+        return [
+            r
+            for r in self.state.requests()
+            if (method is None or r["method"] == method) and (path is None or r["path"].startswith(path))
+        ]
+
+    def count(self, method: str | None = None) -> int:
+        """How many API requests this account received (with this method)."""
+        return len(self.requests(method))
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return self.state.webhooks()
+
+    def seed(self, webhooks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return self.state.seed(webhooks)
+
+
+class PlusofonEmulator(Account):
     """
     A local Plusofon webhooks API, served over real HTTP.
 
@@ -152,12 +205,12 @@ class PlusofonEmulator:
         latency_jitter_ms: float = 0,
         webhooks: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
+        super().__init__(self, str(client_id), token, EmulatorState(per_page=per_page))
         self.host, self.port = host, port
-        self.client_id, self.token = str(client_id), token
         self.app_url = app_url
         self.latency_ms, self.latency_jitter_ms = latency_ms, latency_jitter_ms
-        self.state = EmulatorState(per_page=per_page)
-        self.faults = FaultQueue()
+        self.per_page = per_page
+        self.accounts: dict[str, Account] = {self.client_id: self}
         if webhooks:
             self.state.seed(webhooks)
         self._server: _Server | None = None
@@ -168,19 +221,17 @@ class PlusofonEmulator:
         """The URL to put in the connection's host."""
         return f"http://{self.host}:{self.port}"
 
-    def connection_uri(self) -> dict[str, Any]:
-        """The connection, in the JSON form ``AIRFLOW_CONN_PLUSOFON_DEFAULT`` accepts."""
-        return {
-            "conn_type": "plusofon",
-            "login": self.client_id,
-            "password": self.token,
-            "host": self.base_url,
-            "extra": {"timeout": 10},
-        }
+    def add_account(self, client_id: str, token: str, webhooks: Sequence[Mapping[str, Any]] | None = None) -> Account:
+        """Serve another account (its own webhooks and log) beside the first, on the same port."""
+        account = Account(self, str(client_id), token, EmulatorState(per_page=self.per_page))
+        if webhooks:
+            account.seed(webhooks)
+        self.accounts[account.client_id] = account
+        return account
 
-    def connection_env(self) -> str:
-        """The value for ``AIRFLOW_CONN_PLUSOFON_DEFAULT``."""
-        return json.dumps(self.connection_uri())
+    def account_of(self, client_id: str | None) -> Account:
+        """The account a request's ``Client`` header names (the first account when it names none)."""
+        return self.accounts.get(str(client_id), self)
 
     def start(self) -> PlusofonEmulator:
         """Start serving on a background thread (the port is known when this returns)."""
@@ -205,28 +256,6 @@ class PlusofonEmulator:
         self.stop()
 
     # -- conveniences for tests -------------------------------------------------------------
-
-    def inject(self, kind: str, **options: Any) -> Fault:
-        """Script a fault for the next matching requests; see :class:`~.faults.Fault`."""
-        return self.faults.inject(kind, **options)
-
-    def requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        """The recorded requests, optionally only those with this method and path prefix."""
-        return [
-            r
-            for r in self.state.requests()
-            if (method is None or r["method"] == method) and (path is None or r["path"].startswith(path))
-        ]
-
-    def count(self, method: str | None = None) -> int:
-        """How many API requests arrived (with this method)."""
-        return len(self.requests(method))
-
-    def webhooks(self) -> list[dict[str, Any]]:
-        return self.state.webhooks()
-
-    def seed(self, webhooks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        return self.state.seed(webhooks)
 
 
 @contextmanager

@@ -8,38 +8,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from asgiref.sync import sync_to_async
 
 from airflow_provider_plusofon.exceptions import SealKeyChangedError
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
-from airflow_provider_plusofon.webhooks.requirements import Check, check_once
-from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
-
-
-async def check_off_the_loop(
-    hook: PlusofonHook, specs: list[WebhookSpec], *, sealed: bool, seal_check: str | None = None
-) -> Check:
-    """
-    Check the requirements in a worker thread, so the event loop is not blocked.
-
-    asgiref's ``sync_to_async``, not ``asyncio.to_thread``: reading the connection and masking its
-    secrets sends requests to the triggerer's supervisor with ``async_to_sync``, which from a plain
-    thread would run a second event loop on the loop's own socket (Airflow 3.1's triggerer dies of
-    that). From a ``sync_to_async`` thread, they run on the triggerer's loop.
-    """
-
-    def check() -> Check:
-        # hook.client reads the connection
-        return check_once(hook.client, specs, sealed=sealed, seal_check=seal_check)
-
-    return await sync_to_async(check, thread_sensitive=False)()
+from airflow_provider_plusofon.triggers.supervisor import connection_config, mask
+from airflow_provider_plusofon.webhooks.requirements import check_seal
+from airflow_provider_plusofon.webhooks.spec import parse_specs
+from airflow_provider_plusofon.webhooks.watch import Waiter, shared_reader
 
 
 class PlusofonWebhookTrigger(BaseTrigger):
     """
     Poll the account until the required webhooks exist, or until ``end_time``.
 
-    The hook's blocking calls run in a thread, so the triggerer's event loop is never blocked.
+    Triggers waiting on the same account in one triggerer share one reader of it
+    (:func:`~airflow_provider_plusofon.webhooks.watch.shared_reader`): one listing per interval
+    (the shortest of theirs), whatever their specs, on the event loop, with no thread per request
+    or per trigger.
     Yields one event: ``{"status": "success", "result": ...}``, ``{"status": "timeout", ...}``,
     ``{"status": "token_changed", "end_time": ...}`` when the connection's token changed since the
     specs were sealed (the sensor seals them again and waits on), or, for what waiting cannot fix
@@ -51,7 +36,8 @@ class PlusofonWebhookTrigger(BaseTrigger):
     :param plusofon_conn_id: the Plusofon connection.
     :param poke_interval: seconds between checks.
     :param end_time: when to give up, as a POSIX timestamp; never when ``None``.
-    :param max_workers: how many requests may run at once.
+    :param max_workers: how many requests the account's shared reader may have in flight at once
+        (the first waiting trigger's say).
     :param seal_check: the connection's ``seal_check`` when the specs were sealed, to tell a
         token change from drift (triggers stored by 0.1.0 have none, and cannot tell).
     """
@@ -91,43 +77,54 @@ class PlusofonWebhookTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
-        result: dict[str, Any] | None = None
         try:
             specs = parse_specs(self.webhooks)
+            config = await connection_config(self.plusofon_conn_id)
+            check_seal(config, sealed=self.sealed, seal_check=self.seal_check)
+        except SealKeyChangedError as error:
+            yield TriggerEvent({"status": "token_changed", "message": str(error), "end_time": self.end_time})
+            return
         except Exception as error:
             yield TriggerEvent({"status": "error", "message": str(error)})
             return
+        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log, on_secrets=mask)
+        # A trigger stored by 0.1.0 has no seal_check, and its specs are sealed as 0.1.0 sealed.
+        waiter = reader.subscribe(
+            specs, sealed=self.sealed, sealed_by_0_1=self.seal_check is None, interval=self.poke_interval
+        )
+        try:
+            event = await self._wait(waiter)
+        finally:
+            # Before the event: the triggerer may close this generator long after it was yielded.
+            reader.unsubscribe(waiter)
+        yield event
+
+    async def _wait(self, waiter: Waiter) -> TriggerEvent:
+        """The one event this trigger ends with: success, timeout or an error waiting cannot fix."""
+        result: dict[str, Any] | None = None
+        said = None
         while True:
-            try:
-                check = await check_off_the_loop(hook, specs, sealed=self.sealed, seal_check=self.seal_check)
-            except SealKeyChangedError as error:
-                yield TriggerEvent({"status": "token_changed", "message": str(error), "end_time": self.end_time})
-                return
-            except Exception as error:
-                yield TriggerEvent({"status": "error", "message": str(error)})
-                return
-            if check.result is None:
-                self.log.warning("%s", check.waiting_reason)
-            else:
-                result = check.result
-            if result is not None and result["all_satisfied"]:
-                yield TriggerEvent({"status": "success", "result": result})
-                return
-            if result is not None:
-                self.log.info(
-                    "Waiting for Plusofon webhooks: %d missing, %d different",
-                    len(result["missing"]),
-                    len(result["different"]),
-                )
             remaining = None if self.end_time is None else self.end_time - time.time()
             if remaining is not None and remaining <= 0:
-                yield TriggerEvent(
-                    {
-                        "status": "timeout",
-                        "result": result,
-                        "message": "the required webhooks did not appear in time",
-                    }
-                )
-                return
-            await asyncio.sleep(self.poke_interval if remaining is None else min(self.poke_interval, remaining))
+                message = "the required webhooks did not appear in time"
+                return TriggerEvent({"status": "timeout", "result": result, "message": message})
+            try:
+                check = await asyncio.wait_for(waiter.next(), remaining)
+            except asyncio.TimeoutError:
+                continue
+            except Exception as error:
+                return TriggerEvent({"status": "error", "message": str(error)})
+            result = check.result if check.result is not None else result
+            if result is not None and result["all_satisfied"]:
+                return TriggerEvent({"status": "success", "result": result})
+            # Said when it changes: a thousand waiting triggers must not log a line each per read.
+            if check.result is None:
+                saying = check.waiting_reason
+                if saying != said:
+                    self.log.warning("%s", saying)
+            else:
+                missing, different = len(check.result["missing"]), len(check.result["different"])
+                saying = f"Waiting for Plusofon webhooks: {missing} missing, {different} different"
+                if saying != said:
+                    self.log.info("%s", saying)
+            said = saying

@@ -7,11 +7,11 @@ so an API that is down or rate limited means "check again later" for both, and a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_plusofon.api import PlusofonClient
+from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.exceptions import PlusofonError, SealKeyChangedError
 from airflow_provider_plusofon.redaction import seal, seal_0_1
 from airflow_provider_plusofon.webhooks.plan import plan_changes
@@ -30,10 +30,28 @@ def check_requirements(
     :param sealed_by_0_1: they were sealed as 0.1.0 sealed them (a trigger it stored).
     """
     actual = read_account(client, specs)
-    if sealed:
-        sealer = seal_0_1 if sealed_by_0_1 else seal
-        actual = [sealer(webhook, client.config.seal_key) for webhook in actual]
-    return plan_changes(specs, actual).requirements()
+    return plan_changes(specs, sealed_view(actual, client.config, sealed, sealed_by_0_1)).requirements()
+
+
+def sealed_view(
+    actual: Sequence[Mapping[str, Any]], config: PlusofonConnectionConfig, sealed: bool, sealed_by_0_1: bool
+) -> Sequence[Mapping[str, Any]]:
+    """The account's webhooks as sealed specs compare with them: sealed the same way, or as they are."""
+    if not sealed:
+        return actual
+    sealer = seal_0_1 if sealed_by_0_1 else seal
+    return [sealer(webhook, config.seal_key) for webhook in actual]
+
+
+def check_seal(config: PlusofonConnectionConfig, *, sealed: bool, seal_check: str | None) -> None:
+    """
+    Raise :class:`SealKeyChangedError` when specs sealed with ``seal_check`` cannot be compared
+    with this connection's (its token changed since): sealed values would never match.
+    """
+    if sealed and seal_check is not None and seal_check != config.seal_check:
+        raise SealKeyChangedError(
+            "the connection's API token changed since these specs were sealed; they must be sealed again"
+        )
 
 
 @dataclass(frozen=True)
@@ -69,14 +87,16 @@ def check_once(
         connection's differs (its token changed), :class:`SealKeyChangedError` is raised before
         any request: sealed values compared with another key would never match.
     """
-    if sealed and seal_check is not None and seal_check != client.config.seal_check:
-        raise SealKeyChangedError(
-            "the connection's API token changed since these specs were sealed; they must be sealed again"
-        )
+    check_seal(client.config, sealed=sealed, seal_check=seal_check)
     try:
         # A trigger stored by 0.1.0 has no seal_check, and its specs are sealed as 0.1.0 sealed.
         return Check(check_requirements(client, specs, sealed=sealed, sealed_by_0_1=seal_check is None))
     except PlusofonError as error:
-        if error.transient:
-            return Check(None, error)
-        raise
+        return unavailable(error)
+
+
+def unavailable(error: PlusofonError) -> Check:
+    """A check that could not read the account: "not yet" when waiting could fix it, else raised."""
+    if error.transient:
+        return Check(None, error)
+    raise error

@@ -161,13 +161,13 @@ def test_trigger_reaches_the_supervisor_through_the_triggerers_own_event_loop(em
     async def supervisor_request() -> None:
         loops_seen.append(asyncio.get_running_loop())
 
-    original_client = PlusofonHook.client
+    original_config = PlusofonHook.config
 
-    def client_reading_the_connection_as_a_triggerer_does(hook: PlusofonHook):
+    def config_reading_the_connection_as_a_triggerer_does(hook: PlusofonHook):
         async_to_sync(supervisor_request)()
-        return original_client.__get__(hook)
+        return original_config.__get__(hook)
 
-    monkeypatch.setattr(PlusofonHook, "client", property(client_reading_the_connection_as_a_triggerer_does))
+    monkeypatch.setattr(PlusofonHook, "config", property(config_reading_the_connection_as_a_triggerer_does))
     emulator_conn.seed(
         [
             {"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]},

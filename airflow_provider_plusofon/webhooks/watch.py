@@ -1,0 +1,220 @@
+"""Waits that share work: one reader per account on the event loop, for every wait on that account.
+No Airflow import here.
+
+A triggerer holds up to a thousand waiting sensors, many on the same account. Each used to list
+the whole account on every poke, in threads of its own. Here the waits on one account (in one
+event loop) subscribe to one :class:`AccountReader`: it lists the account once per interval (the
+shortest interval of its waiters), fetches the detail views any of them needs, once, and hands each
+waiter its own :class:`~.requirements.Check` of that one read. The reading holds no thread (see
+:class:`~airflow_provider_plusofon.api.AsyncPlusofonClient`), a 429 pauses this account's reader
+only, and working out a thousand waiters' answers yields to the loop every few milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from airflow_provider_plusofon.api import AsyncPlusofonClient, PlusofonConnectionConfig
+from airflow_provider_plusofon.api.retry import Logger
+from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.redaction import secrets_of
+from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, with_details
+from airflow_provider_plusofon.webhooks.requirements import Check, sealed_view, unavailable
+from airflow_provider_plusofon.webhooks.spec import WebhookSpec
+
+# How long working out waiters' answers may hold the loop before it yields (Airflow warns at 0.2 s).
+_SLICE_SECONDS = 0.005
+OnSecrets = Callable[[list[str]], Awaitable[None]]
+
+
+class Waiter:
+    """
+    One wait on an account: its specs, and the latest check the reader made for it.
+
+    :param specs: what it waits for.
+    :param sealed: its specs' secret values are sealed with the connection's ``seal_key``.
+    :param sealed_by_0_1: sealed as 0.1.0 sealed them (a trigger that version stored).
+    :param interval: seconds between reads it asks for.
+    """
+
+    def __init__(self, specs: Sequence[WebhookSpec], *, sealed: bool, sealed_by_0_1: bool, interval: float) -> None:
+        self.specs = tuple(specs)
+        self.sealed, self.sealed_by_0_1 = sealed, sealed_by_0_1
+        self.interval = max(0.0, float(interval))
+        # Waiters with equal specs, sealed alike, get the same answer: it is worked out once.
+        self.key = json.dumps([[s.index, s.values] for s in self.specs], sort_keys=True, default=str)
+        self.key += f"|{sealed}|{sealed_by_0_1}"
+        self._latest: Check | BaseException | None = None
+        self._ready = asyncio.Event()
+
+    def tell(self, outcome: Check | BaseException) -> None:
+        """Hand over a check (only the latest is kept: a waiter never falls behind)."""
+        self._latest = outcome
+        self._ready.set()
+
+    async def next(self) -> Check:
+        """The next check; an error the wait cannot outlast (bad credentials, ...) is raised."""
+        await self._ready.wait()
+        self._ready.clear()
+        outcome, self._latest = self._latest, None
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+
+class AccountReader:
+    """
+    Lists one account for every waiter on it: once per interval, whatever their specs.
+
+    :param client: the account's async client (closed when the last waiter leaves).
+    :param on_secrets: awaited with the secret values of detail views read, before any waiter sees them.
+    :param on_idle: called when the last waiter has left and the reader stops.
+    """
+
+    def __init__(
+        self,
+        client: AsyncPlusofonClient,
+        *,
+        on_secrets: OnSecrets | None = None,
+        on_idle: Callable[[AccountReader], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.on_secrets, self.on_idle = on_secrets, on_idle
+        self.waiters: dict[Waiter, None] = {}
+        self.reads = 0
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._revealed: set[str] = set()
+
+    def subscribe(self, specs: Sequence[WebhookSpec], *, sealed: bool, sealed_by_0_1: bool, interval: float) -> Waiter:
+        """Wait on this account; the first waiter starts the reading."""
+        waiter = Waiter(specs, sealed=sealed, sealed_by_0_1=sealed_by_0_1, interval=interval)
+        self.waiters[waiter] = None
+        self._wake.set()  # a shorter interval than the others' moves the next read forward
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return waiter
+
+    def unsubscribe(self, waiter: Waiter) -> None:
+        self.waiters.pop(waiter, None)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.waiters:
+                started = loop.time()
+                await self._deliver(await self._outcome())
+                await self._wait_until_due(started)
+        finally:
+            if self.on_idle is not None:
+                self.on_idle(self)
+            self._task = None
+            await self.client.aclose()
+
+    async def _wait_until_due(self, started: float) -> None:
+        """Until one interval (the shortest of the waiters') after the last read began."""
+        loop = asyncio.get_running_loop()
+        while self.waiters:
+            left = started + min(w.interval for w in self.waiters) - loop.time()
+            if left <= 0:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), left)
+            except asyncio.TimeoutError:
+                return
+
+    async def _outcome(self) -> list[dict[str, Any]] | BaseException:
+        """The account as every waiter needs it (the listing, with the details any needs), or the error."""
+        self.reads += 1
+        try:
+            listing = await self.client.list_webhooks()
+            specs = [spec for waiter in list(self.waiters) for spec in waiter.specs]
+            details = await self.client.get_webhooks(dict.fromkeys(detail_ids(specs, listing)))
+            await self._reveal(details.values())
+            return with_details(listing, details)
+        except Exception as error:  # every waiter hears of it, none hangs
+            return error
+
+    async def _reveal(self, webhooks: Any) -> None:
+        new = [value for value in dict.fromkeys(secrets_of(list(webhooks))) if value not in self._revealed]
+        if new and self.on_secrets is not None:
+            await self.on_secrets(new)
+        self._revealed.update(new)
+
+    async def _deliver(self, outcome: list[dict[str, Any]] | BaseException) -> None:
+        loop = asyncio.get_running_loop()
+        config = self.client.config
+        views: dict[tuple[bool, bool], Sequence[Any]] = {}
+        answers: dict[str, Check | BaseException] = {}
+        since = loop.time()
+        for waiter in list(self.waiters):
+            answer = answers.get(waiter.key)
+            if answer is None:
+                answer = answers[waiter.key] = self._answer(waiter, outcome, views, config)
+            waiter.tell(answer)
+            if isinstance(answer, BaseException):  # it ends that wait: read no more for it
+                self.waiters.pop(waiter, None)
+            if loop.time() - since > _SLICE_SECONDS:
+                await asyncio.sleep(0)
+                since = loop.time()
+
+    @staticmethod
+    def _answer(
+        waiter: Waiter,
+        outcome: list[dict[str, Any]] | BaseException,
+        views: dict[tuple[bool, bool], Sequence[Any]],
+        config: PlusofonConnectionConfig,
+    ) -> Check | BaseException:
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, PlusofonError):
+                return outcome
+            try:
+                return unavailable(outcome)
+            except PlusofonError as error:
+                return error
+        how = (waiter.sealed, waiter.sealed_by_0_1)
+        if how not in views:
+            views[how] = sealed_view(outcome, config, *how)
+        return Check(plan_changes(waiter.specs, views[how]).requirements())
+
+
+# One reader per account and event loop (a triggerer has one loop; tests start many).
+_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[PlusofonConnectionConfig, AccountReader]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_reader(
+    config: PlusofonConnectionConfig,
+    *,
+    max_concurrency: int,
+    logger: Logger | None = None,
+    on_secrets: OnSecrets | None = None,
+) -> AccountReader:
+    """
+    The reader of this account on the running event loop, made when the first waiter comes.
+
+    :param config: the account (its base URL, Client ID, token and settings: a rotated token is
+        another reader).
+    :param max_concurrency: how many requests the reader may have in flight (its first waiter's say).
+    """
+    readers = _readers.setdefault(asyncio.get_running_loop(), {})
+    reader = readers.get(config)
+    if reader is None:
+        client = AsyncPlusofonClient(config, max_concurrency=max_concurrency, logger=logger)
+        reader = readers[config] = AccountReader(client, on_secrets=on_secrets, on_idle=_forget(readers, config))
+    return reader
+
+
+def _forget(readers: dict[PlusofonConnectionConfig, AccountReader], config: PlusofonConnectionConfig) -> Any:
+    def forget(done: AccountReader) -> None:
+        if readers.get(config) is done:
+            del readers[config]
+
+    return forget
