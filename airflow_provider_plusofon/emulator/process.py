@@ -40,9 +40,11 @@ class EmulatorProcess:
             {"conn_type": "plusofon", "login": self.client_id, "password": self.token, "host": self.base_url}
         )
 
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the control API, e.g. ``control("GET", "/requests")``."""
-        return requests.request(method, f"{self.base_url}/__emulator__{path}", json=body, timeout=60).json()
+    def control(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None) -> Any:
+        """Call the control API, e.g. ``control("GET", "/requests")`` (another account's with
+        ``headers={"Client": its_client_id}``)."""
+        url = f"{self.base_url}/__emulator__{path}"
+        return requests.request(method, url, json=body, headers=headers, timeout=60).json()
 
     def webhooks(self) -> list[dict[str, Any]]:
         return self.control("GET", "/webhooks")

@@ -1,16 +1,23 @@
-"""What a trigger asks of the triggerer's supervisor (a connection, the secret masker), one at a time.
+"""What a trigger asks of the triggerer's process: a connection (through its supervisor, one at a
+time), and a garbage collector that leaves the event loop alone.
 
-Reading a connection and masking a secret are requests to the supervisor. They run through
+Reading a connection (and masking its token) are requests to the supervisor. They run through
 asgiref's ``sync_to_async``, not ``asyncio.to_thread``: from a ``sync_to_async`` thread they run on
 the triggerer's loop, where from a plain thread they would start a second loop on the loop's own
 socket (Airflow 3.1's triggerer dies of that). And they run one at a time: on Airflow 3.0 and 3.1
 the channel to the supervisor is not safe to use from two threads at once. Triggers that start
 together and read the same connection share one read of it.
+
+A full collection of CPython's garbage collector walks every object of the process, Airflow's own
+among them: with a thousand triggers waiting it holds the loop for longer than Airflow's lag
+budget. :func:`freeze_long_lived_objects` freezes what the process holds when the first of our
+triggers starts (``[plusofon] triggerer_gc_freeze``, on by default).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,7 +25,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 
 from airflow_provider_plusofon.api import PlusofonConnectionConfig
-from airflow_provider_plusofon.hooks.masking import mask_secrets
+from airflow_provider_plusofon.compat import conf
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 
 T = TypeVar("T")
@@ -48,6 +55,18 @@ async def connection_config(conn_id: str) -> PlusofonConnectionConfig:
     return config
 
 
-async def mask(values: list[str]) -> None:
-    """Register secret values read by a trigger with Airflow's secret masker."""
-    await one_at_a_time(lambda: mask_secrets(values))
+_frozen = False
+
+
+def freeze_long_lived_objects() -> None:
+    """Once per process: ``gc.freeze()`` what exists now, unless ``[plusofon] triggerer_gc_freeze`` is off.
+
+    No collection first: that would hold the loop as long as the pauses this avoids. What is already
+    garbage stays (once); what triggers allocate from now on is collected as ever.
+    """
+    global _frozen
+    if _frozen:
+        return
+    _frozen = True
+    if conf.getboolean("plusofon", "triggerer_gc_freeze", fallback=True):
+        gc.freeze()

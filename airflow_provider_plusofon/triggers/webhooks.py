@@ -11,10 +11,10 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_plusofon.exceptions import SealKeyChangedError
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
-from airflow_provider_plusofon.triggers.supervisor import connection_config, mask
+from airflow_provider_plusofon.triggers.supervisor import connection_config, freeze_long_lived_objects
 from airflow_provider_plusofon.webhooks.requirements import check_seal
 from airflow_provider_plusofon.webhooks.spec import parse_specs
-from airflow_provider_plusofon.webhooks.watch import Waiter, shared_reader
+from airflow_provider_plusofon.webhooks.watch import Waiter, shared_reader, take_turn
 
 
 class PlusofonWebhookTrigger(BaseTrigger):
@@ -77,9 +77,12 @@ class PlusofonWebhookTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        freeze_long_lived_objects()
         try:
+            await take_turn()
             specs = parse_specs(self.webhooks)
             config = await connection_config(self.plusofon_conn_id)
+            await take_turn()
             check_seal(config, sealed=self.sealed, seal_check=self.seal_check)
         except SealKeyChangedError as error:
             yield TriggerEvent({"status": "token_changed", "message": str(error), "end_time": self.end_time})
@@ -87,7 +90,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
         except Exception as error:
             yield TriggerEvent({"status": "error", "message": str(error)})
             return
-        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log, on_secrets=mask)
+        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log)
         # A trigger stored by 0.1.0 has no seal_check, and its specs are sealed as 0.1.0 sealed.
         waiter = reader.subscribe(
             specs, sealed=self.sealed, sealed_by_0_1=self.seal_check is None, interval=self.poke_interval

@@ -15,20 +15,22 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_provider_plusofon.api import AsyncPlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.api.retry import Logger
 from airflow_provider_plusofon.exceptions import PlusofonError
-from airflow_provider_plusofon.redaction import secrets_of
 from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, with_details
 from airflow_provider_plusofon.webhooks.requirements import Check, sealed_view, unavailable
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
-# How long working out waiters' answers may hold the loop before it yields (Airflow warns at 0.2 s).
+# How long working out waiters' answers may hold the loop before it yields (Airflow warns at 0.2 s),
+# and how many waiters are told at once: each wakes its trigger, which then works (and logs) in the
+# loop's next turn, so a thousand told at once would hold that turn for all of them.
 _SLICE_SECONDS = 0.005
-OnSecrets = Callable[[list[str]], Awaitable[None]]
+_TOLD_AT_ONCE = 20
 
 
 class Waiter:
@@ -71,25 +73,22 @@ class AccountReader:
     """
     Lists one account for every waiter on it: once per interval, whatever their specs.
 
+    The account's header values and URL passwords it reads are compared sealed (specs stored by a
+    sensor are sealed) and never put in text, so they are not handed to Airflow's secret masker:
+    it rebuilds one regular expression per value, and thousands of values read in a triggerer
+    would hold its loop for seconds and slow every line it logs.
+
     :param client: the account's async client (closed when the last waiter leaves).
-    :param on_secrets: awaited with the secret values of detail views read, before any waiter sees them.
     :param on_idle: called when the last waiter has left and the reader stops.
     """
 
-    def __init__(
-        self,
-        client: AsyncPlusofonClient,
-        *,
-        on_secrets: OnSecrets | None = None,
-        on_idle: Callable[[AccountReader], None] | None = None,
-    ) -> None:
+    def __init__(self, client: AsyncPlusofonClient, *, on_idle: Callable[[AccountReader], None] | None = None) -> None:
         self.client = client
-        self.on_secrets, self.on_idle = on_secrets, on_idle
+        self.on_idle = on_idle
         self.waiters: dict[Waiter, None] = {}
         self.reads = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._revealed: set[str] = set()
 
     def subscribe(self, specs: Sequence[WebhookSpec], *, sealed: bool, sealed_by_0_1: bool, interval: float) -> Waiter:
         """Wait on this account; the first waiter starts the reading."""
@@ -136,16 +135,9 @@ class AccountReader:
             listing = await self.client.list_webhooks()
             specs = [spec for waiter in list(self.waiters) for spec in waiter.specs]
             details = await self.client.get_webhooks(dict.fromkeys(detail_ids(specs, listing)))
-            await self._reveal(details.values())
             return with_details(listing, details)
         except Exception as error:  # every waiter hears of it, none hangs
             return error
-
-    async def _reveal(self, webhooks: Any) -> None:
-        new = [value for value in dict.fromkeys(secrets_of(list(webhooks))) if value not in self._revealed]
-        if new and self.on_secrets is not None:
-            await self.on_secrets(new)
-        self._revealed.update(new)
 
     async def _deliver(self, outcome: list[dict[str, Any]] | BaseException) -> None:
         loop = asyncio.get_running_loop()
@@ -153,14 +145,14 @@ class AccountReader:
         views: dict[tuple[bool, bool], Sequence[Any]] = {}
         answers: dict[str, Check | BaseException] = {}
         since = loop.time()
-        for waiter in list(self.waiters):
+        for told, waiter in enumerate(list(self.waiters), start=1):
             answer = answers.get(waiter.key)
             if answer is None:
                 answer = answers[waiter.key] = self._answer(waiter, outcome, views, config)
             waiter.tell(answer)
             if isinstance(answer, BaseException):  # it ends that wait: read no more for it
                 self.waiters.pop(waiter, None)
-            if loop.time() - since > _SLICE_SECONDS:
+            if told % _TOLD_AT_ONCE == 0 or loop.time() - since > _SLICE_SECONDS:
                 await asyncio.sleep(0)
                 since = loop.time()
 
@@ -184,6 +176,47 @@ class AccountReader:
         return Check(plan_changes(waiter.specs, views[how]).requirements())
 
 
+class Turns:
+    """
+    Lets callers through a few per turn of the event loop, in the order they came: a thousand
+    triggers starting at once (a triggerer restarting) then start over fifty turns, not in one.
+
+    :param per_turn: how many go through in one turn.
+    """
+
+    def __init__(self, per_turn: int = _TOLD_AT_ONCE) -> None:
+        self.per_turn = per_turn
+        self._queue: deque[asyncio.Future[None]] = deque()
+        self._releasing = False
+
+    async def take(self) -> None:
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self._queue.append(turn)
+        if not self._releasing:
+            self._releasing = True
+            loop.call_soon(self._release)
+        await turn
+
+    def _release(self) -> None:
+        for _ in range(min(self.per_turn, len(self._queue))):
+            turn = self._queue.popleft()
+            if not turn.done():  # its caller may have been cancelled meanwhile
+                turn.set_result(None)
+        if self._queue:
+            asyncio.get_running_loop().call_soon(self._release)
+        else:
+            self._releasing = False
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turns] = weakref.WeakKeyDictionary()
+
+
+async def take_turn() -> None:
+    """Wait for this caller's turn to do its share of a burst of work (see :class:`Turns`)."""
+    await _turns.setdefault(asyncio.get_running_loop(), Turns()).take()
+
+
 # One reader per account and event loop (a triggerer has one loop; tests start many).
 _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[PlusofonConnectionConfig, AccountReader]] = (
     weakref.WeakKeyDictionary()
@@ -195,7 +228,6 @@ def shared_reader(
     *,
     max_concurrency: int,
     logger: Logger | None = None,
-    on_secrets: OnSecrets | None = None,
 ) -> AccountReader:
     """
     The reader of this account on the running event loop, made when the first waiter comes.
@@ -208,7 +240,7 @@ def shared_reader(
     reader = readers.get(config)
     if reader is None:
         client = AsyncPlusofonClient(config, max_concurrency=max_concurrency, logger=logger)
-        reader = readers[config] = AccountReader(client, on_secrets=on_secrets, on_idle=_forget(readers, config))
+        reader = readers[config] = AccountReader(client, on_idle=_forget(readers, config))
     return reader
 
 
