@@ -12,7 +12,8 @@ bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
 4. changes a webhook by hand, runs the audit again: its approval task must wait for input, show
    the plan through the public REST API, and on a reviewer's approval there (logged in with a
    password, as a person is) apply that plan with one write;
-5. checks that neither the API token nor the header secret appears in any log file or in the
+5. runs the fleet DAG over 20 accounts (``live_fleet.py``): an audit, then an approved repair;
+6. checks that neither the API token nor the header secret appears in any log file or in the
    metadata database, and stops everything it started.
 
 Exit 0 when all of that held, 1 with the reason (and the services' logs' tails) otherwise.
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 from demo import CLIENT_ID, HEADER_SECRET, RECEIVER, TOKEN, lines_showing  # noqa: E402
+from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
 from airflow_provider_plusofon.emulator.server import free_port  # noqa: E402
@@ -311,8 +313,10 @@ STYLES = "plusofon_authoring_styles"
 
 def live(workdir: Path) -> None:
     started = time.monotonic()
-    emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN)
+    emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN, options=["--accounts", str(ACCOUNTS + 1)])
     deployment = Deployment(workdir / "airflow", emulator)
+    deployment.env |= fleet_env(emulator, CLIENT_ID)
+    seed_the_fleet(emulator, CLIENT_ID)
     deployment.home.mkdir()
     try:
         say(f"1. Emulator on {emulator.base_url}; Airflow home {deployment.home}")
@@ -321,7 +325,7 @@ def live(workdir: Path) -> None:
         dag_ids = ("plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit")
         deployment.wait_for(
             "the example DAGs to be parsed",
-            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 4,
+            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 5,
         )
 
         say("3. The call pipeline, with no webhooks on the account: its sensor must defer")
@@ -391,10 +395,13 @@ def live(workdir: Path) -> None:
         mapped = deployment.query("SELECT count(*) FROM task_instance WHERE dag_id = ? AND map_index >= 0", STYLES)
         check(mapped[0][0] >= 3, f"expected the mapped tasks to run, {mapped[0][0]} mapped instances")
         say(f"   {state}; {mapped[0][0]} mapped task instances; their rendered fields are searched below")
+
+        say(f"9. The fleet: {ACCOUNTS} accounts audited by one mapped DAG, then the approved plans repaired")
+        run_the_fleet(deployment, emulator, CLIENT_ID, check, say)
     finally:
         deployment.stop()
         emulator.stop()
-    say("9. Everything stopped; looking for the token and the header secret in every file of the home")
+    say("10. Everything stopped; looking for the token and the header secret in every file of the home")
     leaks = secrets_audit(deployment)
     check(not leaks, "a secret was found:\n  " + "\n  ".join(leaks))
     files = sum(1 for p in deployment.home.rglob("*") if p.is_file())

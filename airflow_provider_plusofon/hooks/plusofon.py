@@ -8,17 +8,25 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_plusofon.api import DEFAULT_MAX_WORKERS, PlusofonClient, PlusofonConnectionConfig
-from airflow_provider_plusofon.api.settings import FIELD_BEHAVIOUR, SETTINGS, base_url_of, options_from_extra
+from airflow_provider_plusofon.api.concurrency import DEFAULT_MAX_WORKERS
+from airflow_provider_plusofon.api.settings import (
+    FIELD_BEHAVIOUR,
+    SETTINGS,
+    PlusofonConnectionConfig,
+    base_url_of,
+    options_from_extra,
+)
 from airflow_provider_plusofon.compat import BaseHook
 from airflow_provider_plusofon.exceptions import PlusofonConfigError
 from airflow_provider_plusofon.hooks.masking import mask_secrets
 from airflow_provider_plusofon.redaction import shape
-from airflow_provider_plusofon.webhooks.creates import create_webhooks
-from airflow_provider_plusofon.webhooks.export import Export, export_specs
-from airflow_provider_plusofon.webhooks.spec import parse_spec
+
+if TYPE_CHECKING:
+    # The client and the core load on first use, not while the scheduler parses a DAG.
+    from airflow_provider_plusofon.api import PlusofonClient
+    from airflow_provider_plusofon.webhooks.export import Export
 
 __all__ = ["DEFAULT_MAX_WORKERS", "PlusofonHook"]
 
@@ -173,6 +181,8 @@ class PlusofonHook(BaseHook):
         return self._client_for(self.config)
 
     def _client_for(self, config: PlusofonConnectionConfig) -> PlusofonClient:
+        from airflow_provider_plusofon.api import PlusofonClient
+
         return PlusofonClient(config, max_workers=self.max_workers, on_secrets=mask_secrets, logger=self.log)
 
     def get_conn(self, *, max_retries: int | None = None) -> PlusofonClient:
@@ -212,6 +222,9 @@ class PlusofonHook(BaseHook):
 
         :param webhook: the POST body (``url`` and ``event`` required).
         """
+        from airflow_provider_plusofon.webhooks.creates import create_webhooks
+        from airflow_provider_plusofon.webhooks.spec import parse_spec
+
         spec = parse_spec(webhook)
         outcome = create_webhooks(self.client, [spec])
         if outcome.failures:
@@ -225,6 +238,8 @@ class PlusofonHook(BaseHook):
 
         :param rewrite_urls: ``(old, new)`` URL prefixes to rewrite.
         """
+        from airflow_provider_plusofon.webhooks.export import export_specs
+
         return export_specs(self.client, rewrite_urls=rewrite_urls)
 
     def update_webhook(self, webhook_id: int | str, webhook: Mapping[str, Any]) -> None:

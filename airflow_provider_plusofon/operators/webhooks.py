@@ -15,11 +15,11 @@ from airflow_provider_plusofon.hooks.masking import mask_webhook_secrets
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
 from airflow_provider_plusofon.redaction import redact_webhook, secrets_of
 from airflow_provider_plusofon.tasks.mixins import PlusofonHookMixin, RenderedSecretsMixin, WebhookSpecsMixin
-from airflow_provider_plusofon.webhooks.reconcile import ensure_webhook, ensure_webhooks
-from airflow_provider_plusofon.webhooks.spec import SPEC_KEYS, WebhookSpec, parse_target
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 __all__ = ["EnsureWebhooksOperator", "PlusofonHookMixin", "PlusofonWebhookOperator", "WebhookSpecsMixin"]
 
@@ -118,6 +118,9 @@ class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOpera
 
     def _validated(self) -> tuple[WebhookSpec, int | None]:
         """The spec and the pinned id, every problem of the arguments reported at once."""
+        # The core loads when a task runs, not while the scheduler parses the DAG.
+        from airflow_provider_plusofon.webhooks.spec import SPEC_KEYS, parse_target
+
         values = {
             name: self.rendered(name) if name in self.secret_fields else getattr(self, name, None)
             for name in SPEC_KEYS
@@ -129,6 +132,8 @@ class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOpera
         return parse_target(raw, state=self.state, webhook_id=self.webhook_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_plusofon.webhooks.reconcile import ensure_webhook
+
         spec, webhook_id = self._validated()
         absent = self.state == "absent"
         summary = ensure_webhook(
@@ -223,6 +228,8 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
         self.max_workers = max_workers
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_plusofon.webhooks.reconcile import ensure_webhooks
+
         return ensure_webhooks(
             self.hook.client,
             self.load_specs(context),

@@ -18,14 +18,12 @@ from airflow_provider_plusofon.exceptions import PlusofonError
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
 from airflow_provider_plusofon.redaction import seal
 from airflow_provider_plusofon.tasks.mixins import WebhookSpecsMixin
-from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
-from airflow_provider_plusofon.webhooks.requirements import check_once
-from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_plusofon.api import PlusofonClient
+    from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 
 class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
@@ -72,6 +70,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
 
     def _load(self, context: Context | None) -> tuple[list[Any], list[WebhookSpec]]:
         """The raw specs (what the trigger is given) and their parsed form; invalid specs fail at once."""
+        # The core (and the trigger) load when a task runs, not while the scheduler parses the DAG.
+        from airflow_provider_plusofon.webhooks.spec import parse_specs
+
         try:
             raw = self.load_raw_specs(context)
             return raw, parse_specs(raw)
@@ -79,6 +80,8 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
             raise AirflowFailException(str(error)) from error
 
     def _check(self, specs: list[WebhookSpec], client: PlusofonClient | None = None) -> PokeReturnValue:
+        from airflow_provider_plusofon.webhooks.requirements import check_once
+
         try:
             check = check_once(client or self.hook.client, specs)
         except PlusofonError as error:
@@ -116,6 +119,8 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         self._defer(raw, end_time=time.time() + float(self.timeout))
 
     def _defer(self, raw: list[Any], *, end_time: float | None) -> None:
+        from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
+
         config = self.hook.config
         self.defer(
             trigger=PlusofonWebhookTrigger(

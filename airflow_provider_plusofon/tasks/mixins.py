@@ -14,12 +14,12 @@ from airflow_provider_plusofon.exceptions import WebhookSpecError
 from airflow_provider_plusofon.hooks.masking import mask_secrets, mask_webhook_secrets
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.redaction import REDACTED, redact, redact_webhook, secrets_of
-from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
-from airflow_provider_plusofon.webhooks.spec_files import load_spec_source, looks_like_spec_path
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
+
+    from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 
 class RenderedSecretsMixin:
@@ -90,6 +90,8 @@ def _readable(accessor: Any, name: str) -> bool:
 
 
 def _read_as_specs(text: str) -> list[Any] | None:
+    from airflow_provider_plusofon.webhooks.spec_files import load_spec_source
+
     try:
         return load_spec_source(text)
     except WebhookSpecError:
@@ -122,6 +124,8 @@ class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
     secret_fields = ("webhooks",)
 
     def secrets_and_shown(self, values: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        from airflow_provider_plusofon.webhooks.spec_files import looks_like_spec_path
+
         webhooks = values["webhooks"]
         if isinstance(webhooks, str):
             if looks_like_spec_path(webhooks):
@@ -141,6 +145,9 @@ class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
 
     def load_raw_specs(self, context: Context | None) -> list[Any]:
         """The raw specs of this task: the list given, or the spec file read and rendered."""
+        # The core loads when a task runs, not while the scheduler parses the DAG.
+        from airflow_provider_plusofon.webhooks.spec_files import load_spec_source, looks_like_spec_path
+
         source = self.rendered("webhooks")
         if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_spec_path(source)):
             path = Path(source)
@@ -171,4 +178,6 @@ class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
 
     def load_specs(self, context: Context | None) -> list[WebhookSpec]:
         """This task's specs, validated (every problem reported at once) before any request."""
+        from airflow_provider_plusofon.webhooks.spec import parse_specs
+
         return parse_specs(self.load_raw_specs(context))

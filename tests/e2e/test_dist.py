@@ -89,7 +89,12 @@ def test_a_user_installing_the_wheel_gets_a_working_provider(built, tmp_path):
     assert found["widgets"] == [f"extra__plusofon__{name}" for name in settings]
     assert found["relabeling"]["password"] == "API token"
     assert found["import_errors"] == {}
-    assert found["dags"] == ["plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit"]
+    assert found["dags"] == [
+        "plusofon_bootstrap_webhooks",
+        "plusofon_call_pipeline",
+        "plusofon_webhook_audit",
+        "plusofon_webhook_fleet",
+    ]
 
     emulator = subprocess.Popen(
         [str(venv / "bin" / "plusofon-emulator"), "--port", "0"], stdout=subprocess.PIPE, text=True, **where
