@@ -42,7 +42,7 @@ dist: $(STAMP)
 # UI=1 also looks at the approval page and the connection form in headless Chromium (screenshots
 # in ui-screenshots/; chromium and Playwright are installed on first use).
 live: $(STAMP)
-	UI=$(UI) $(PY) scripts/live.py
+	UI=$(UI) EXECUTOR=$(EXECUTOR) $(PY) scripts/live.py
 
 # The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some).
 compat:

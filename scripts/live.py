@@ -16,6 +16,9 @@ bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
 6. checks that neither the API token nor the header secret appears in any log file or in the
    metadata database, and stops everything it started.
 
+With ``EXECUTOR=celery`` (``live_celery.py``) the tasks run on CeleryExecutor: a Redis broker and two
+Celery workers, and the run checks that both of them ran tasks.
+
 Exit 0 when all of that held, 1 with the reason (and the services' logs' tails) otherwise.
 """
 
@@ -41,7 +44,19 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from demo import CLIENT_ID, HEADER_SECRET, RECEIVER, TOKEN, lines_showing  # noqa: E402
+from demo import CLIENT_ID, HEADER_SECRET, TOKEN, lines_showing  # noqa: E402
+from live_approval import (  # noqa: E402
+    AUDIT,
+    REVIEWER,
+    SECRETS,
+    UI,
+    LiveFailed,
+    approve_by_run_conf,
+    approve_in_the_ui,
+    check,
+    say,
+)
+from live_celery import celery_env, check_both_workers_worked, ensure_celery, start_redis, worker_services  # noqa: E402
 from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
@@ -53,18 +68,8 @@ SERVICES = {
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer", "--skip-serve-logs"],
 }
+CELERY = os.environ.get("EXECUTOR", "").lower() == "celery"
 STEP_TIMEOUT_SECONDS = 150
-SECRETS = (TOKEN, HEADER_SECRET)
-REVIEWER = "ops-reviewer"
-AUDIT = "plusofon_webhook_audit"
-
-
-class LiveFailed(Exception):
-    """A check of the live run did not hold."""
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
 
 
 class Deployment:
@@ -75,6 +80,7 @@ class Deployment:
         self.api_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.redis_port = free_port()
         self.airflow = str(Path(sys.executable).with_name("airflow"))
         from cryptography.fernet import Fernet
 
@@ -103,6 +109,8 @@ class Deployment:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{REVIEWER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         }
+        if CELERY:
+            self.env |= celery_env(self.redis_port)
 
     def cli(self, *args: str) -> str:
         result = subprocess.run([self.airflow, *args], env=self.env, capture_output=True, text=True, timeout=120)
@@ -122,7 +130,11 @@ class Deployment:
         self.cli("pools", "set", "plusofon_default", "1", "Plusofon writers of plusofon_default: one at a time")
         logs = self.home / "services"
         logs.mkdir()
-        for name, args in SERVICES.items():
+        services = dict(SERVICES)
+        if CELERY:
+            self.processes["redis"] = start_redis(self.redis_port, logs)
+            services |= worker_services()
+        for name, args in services.items():
             command = [self.airflow, *(a.format(api_port=self.api_port) for a in args)]
             with (logs / f"{name}.log").open("wb") as out:
                 self.processes[name] = subprocess.Popen(
@@ -201,95 +213,6 @@ class Deployment:
         return state if state in ("success", "failed") else None
 
 
-def approve_in_the_ui(deployment: Deployment, webhook_id: int) -> None:
-    """Airflow 3.1+: approve_repair waits; the reviewer reads the plan and approves through the REST API."""
-    deployment.wait_for(
-        "approve_repair to wait for input",
-        lambda: deployment.task_state(AUDIT, "approve_repair") in ("awaiting_input", "deferred"),
-    )
-    if deployment.airflow_version >= (3, 3):
-        # Airflow 3.3.2 fails the task if the answer comes before the scheduler has handled the exit
-        # of the worker that parked it (the executor's late "success" then meets a queued task).
-        # A person is slower than that; a script must wait for it too (README, Troubleshooting).
-        parked_exit = f"executor event with state success for task instance TaskInstanceKey(dag_id='{AUDIT}', "
-        parked_exit += "task_id='approve_repair'"
-        scheduler_log = deployment.home / "services" / "scheduler.log"
-        deployment.wait_for("the scheduler to see the parked exit", lambda: parked_exit in scheduler_log.read_text())
-    api = deployment.rest()
-    run_id = deployment.latest_run_id(AUDIT)
-    hitl = f"{deployment.api_url}/api/v2/dags/{AUDIT}/dagRuns/{run_id}/taskInstances/approve_repair/-1/hitlDetails"
-    asked = api.get(hitl, timeout=30)
-    check(asked.ok, f"GET hitlDetails answered {asked.status_code}: {asked.text[:300]}")
-    shown = asked.json()
-    check(f"~ update  #{webhook_id} " in shown["body"], f"the approval does not show the plan: {shown['body']}")
-    say(f"   waiting for input; asked: {shown['subject']}")
-    if UI:
-        look_at_the_approval_in_a_browser(deployment, run_id, webhook_id)
-    answered = api.patch(hitl, json={"chosen_options": ["Approve"], "params_input": {}}, timeout=30)
-    check(answered.ok, f"the approval was refused: {answered.status_code} {answered.text[:300]}")
-    check(answered.json()["responded_by"]["name"] == REVIEWER, "the answer is not the reviewer's")
-    say(f"   {REVIEWER} approved through the REST API")
-
-
-UI = os.environ.get("UI") == "1"
-
-
-def look_at_the_approval_in_a_browser(deployment: Deployment, run_id: str, webhook_id: int) -> None:
-    """`make live UI=1`: the reviewer's page in a real browser shows the plan one change per line,
-    headed as what Approve writes, and no secret; and the connection form has our fields."""
-    from ui import SHOTS, logged_in
-
-    with logged_in(deployment.api_url, REVIEWER, deployment.reviewer_password) as browser:
-        path = f"/dags/{AUDIT}/runs/{run_id}/tasks/approve_repair/required_actions"
-        text = browser.open(path, wait_for_text="writes plan", name="approval")
-        lines = [" ".join(line.split()) for line in text.splitlines()]
-        check(
-            "Approve writes plan plan-" in text, f"the approval page does not say what Approve writes:\n{text[:2000]}"
-        )
-        check(f"~ update #{webhook_id} {RECEIVER}/plusofon/calls event=create type_call=inbound" in lines,
-              f"the plan's change is not a line of its own on the page:\n{text[:2000]}")  # fmt: skip
-        check("type_style: 'short' -> 'long'" in lines, f"the changed field is not a line of its own:\n{text[:2000]}")
-        check("dry run" not in text, "the approval page calls a request to write a dry run")
-        check(not lines_showing(text, *SECRETS), "a secret shows on the approval page")
-        form = browser.open("/connections", wait_for_text="plusofon_ui", name="connections")
-        check(not lines_showing(form, *SECRETS), "a secret shows in the connections list")
-        edit = browser.edit_connection("plusofon_ui", name="connection-form")
-        labels = (
-            "Client ID",
-            "API token",
-            "Base URL",
-            "Timeout (seconds)",
-            "Verify TLS",
-            "Max retries",
-            "Max list pages",
-        )
-        for label in (*labels, "Max answer size (bytes)"):
-            check(label in edit, f"the connection form has no field {label!r}:\n{edit[:2000]}")
-        check(not lines_showing(edit + browser.html(), *SECRETS), "a secret is in the connection form's page")
-    say(f"   in a browser: the approval shows the plan a change a line; screenshots in {SHOTS}")
-
-
-def approve_by_run_conf(deployment: Deployment, emulator: EmulatorProcess, mark: int) -> None:
-    """Airflow 3.0 (no approval tasks): the audit fails on drift; a run with its plan_id applies it."""
-    state = deployment.wait_for("the audit run to find the drift", lambda: deployment.finished(AUDIT))
-    check(state == "failed", f"the audit of a drifted account ended {state}")
-    check(all(r["method"] == "GET" for r in emulator.requests()[mark:]), "the unapproved audit wrote something")
-    rows = deployment.query(
-        "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'plan_webhooks' AND key = 'return_value'",
-        AUDIT,
-        deployment.latest_run_id(AUDIT),
-    )
-    plan_id = json.loads(rows[0][0])["plan_id"]
-    say(f"   Airflow 3.0: the audit failed on the drift, wrote nothing; triggered again with plan {plan_id}")
-    deployment.cli("dags", "trigger", AUDIT, "--conf", json.dumps({"approved_plan_id": plan_id}))
-    deployment.wait_for("the approved run to start", lambda: deployment.run_state(AUDIT) != "failed")
-
-
-def check(condition: bool, failure: str) -> None:
-    if not condition:
-        raise LiveFailed(failure)
-
-
 def secrets_audit(deployment: Deployment) -> list[str]:
     """Every place under the Airflow home (log files; the metadata database, table by table) that
     shows a secret."""
@@ -321,7 +244,8 @@ def live(workdir: Path) -> None:
     try:
         say(f"1. Emulator on {emulator.base_url}; Airflow home {deployment.home}")
         deployment.start()
-        say(f"2. api-server (127.0.0.1:{deployment.api_port}), scheduler, dag-processor, triggerer started")
+        started_services = ", ".join(name for name in deployment.processes if name != "api-server")
+        say(f"2. api-server (127.0.0.1:{deployment.api_port}), {started_services} started")
         dag_ids = ("plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit")
         deployment.wait_for(
             "the example DAGs to be parsed",
@@ -398,6 +322,9 @@ def live(workdir: Path) -> None:
 
         say(f"9. The fleet: {ACCOUNTS} accounts audited by one mapped DAG, then the approved plans repaired")
         run_the_fleet(deployment, emulator, CLIENT_ID, check, say)
+        if CELERY:
+            ran = check_both_workers_worked(deployment.home / "services", check)
+            say(f"   task workloads each Celery worker ran: {ran}")
     finally:
         deployment.stop()
         emulator.stop()
@@ -410,6 +337,8 @@ def live(workdir: Path) -> None:
 
 
 def main() -> int:
+    if CELERY:
+        ensure_celery()
     if UI:
         from ui import ensure_browser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         webhooks=seed,
     )
-    # SIGTERM (a supervisor, or EmulatorProcess.stop) stops as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C and SIGTERM (a supervisor, or EmulatorProcess.stop) only ask to stop: an exception
+    # raised into the main thread while it waits on a lock can leave that wait hanging.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     for number in range(2, max(1, args.accounts) + 1):
         emulator.add_account(*extra_account(args.client_id, args.token, number))
     try:
@@ -83,9 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  export AIRFLOW_CONN_PLUSOFON_DEFAULT='{emulator.connection_env()}'")
         print("Press Ctrl-C to stop.", flush=True)
         assert emulator._thread is not None
-        while emulator._thread.is_alive():
-            emulator._thread.join(timeout=0.5)
-    except KeyboardInterrupt:
+        while not stopping.wait(0.5) and emulator._thread.is_alive():
+            pass
         print("\nStopping.", file=sys.stderr)
     finally:
         emulator.stop()

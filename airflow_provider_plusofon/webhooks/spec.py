@@ -97,6 +97,11 @@ class WebhookSpec:
         type_call = f" {self.type_call}" if self.type_call else ""
         return f"spec #{self.index} ({redact_url(self.url)} {self.event}{type_call})"
 
+    def __repr__(self) -> str:
+        # Never the values: a traceback that shows a frame's locals (Airflow 3.0's console does)
+        # would show header values and URL passwords.
+        return f"WebhookSpec({self.label}, manages {', '.join(sorted(self.managed))})"
+
     @property
     def needs_detail(self) -> bool:
         """Whether comparing this spec needs the detail view (it manages a detail-only field)."""

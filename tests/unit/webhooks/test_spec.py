@@ -342,3 +342,22 @@ def test_every_control_character_or_space_in_a_url_is_refused_without_its_passwo
     [problem] = problems_of([{"url": f"https://crm:pw-ctl-secret@a.example/x{char}y", "event": "create"}])
     assert "field 'url': must not contain spaces or control characters" in problem
     assert "pw-ctl-secret" not in problem
+
+
+def test_a_spec_shows_no_secret_where_its_repr_is_shown():
+    # Airflow 3.0's console renders a failing task's locals; a spec there must not show its secrets.
+    from rich.pretty import pretty_repr
+
+    [spec] = parse_specs(
+        [
+            {
+                "url": "https://user:url-pass-77@crm.example.com/calls",
+                "event": "create",
+                "headers": [{"name": "X-Key", "value": "header-secret-77"}],
+                "params": [{"name": "token", "value": "param-secret-77"}],
+            }
+        ]
+    )
+    for shown in (repr(spec), pretty_repr([spec]), str({"specs": [spec]})):
+        assert "header-secret-77" not in shown and "param-secret-77" not in shown and "url-pass-77" not in shown
+        assert "spec #0 (https://***@crm.example.com/calls create)" in shown and "headers" in shown
