@@ -4,7 +4,7 @@ exceptions, redaction   the shared bottom
 api/                    HTTP, no Airflow
 webhooks/               the core, no Airflow
 compat                  the Airflow names that moved
-hooks/                  an Airflow connection -> a client, masked
+hooks/, assets          an Airflow connection -> a client, masked; the plusofon:// asset scheme
 tasks/, triggers/       what the tasks share; the triggers
 operators/, sensors/, cli/, emulator/
 """
@@ -27,6 +27,7 @@ LAYERS = {
     "webhooks": 2,
     "compat": 3,
     "hooks": 4,
+    "assets": 4,  # the plusofon:// scheme: Airflow imports it wherever such a URI is built
     "": 4,  # the package's __init__: get_provider_info() reads the settings table
     "tasks": 5,
     "triggers": 5,
