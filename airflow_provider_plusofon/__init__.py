@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 _HOOK_CLASS = "airflow_provider_plusofon.hooks.plusofon.PlusofonHook"
 _INTEGRATION = "Plusofon"
-# What Airflow lists of the provider (and the plusofon:// asset scheme, see assets.py).
+# What Airflow lists of the provider (and the plusofon:// asset scheme, see assets/uris.py).
 _MODULES: dict[str, Any] = {
     "integrations": [
         {
@@ -28,8 +28,8 @@ _MODULES: dict[str, Any] = {
     "asset-uris": [
         {
             "schemes": ["plusofon"],
-            "handler": "airflow_provider_plusofon.assets.normalize_asset_uri",
-            "factory": "airflow_provider_plusofon.assets.create_asset",
+            "handler": "airflow_provider_plusofon.assets.uris.normalize_asset_uri",
+            "factory": "airflow_provider_plusofon.assets.uris.create_asset",
         }
     ],
 }

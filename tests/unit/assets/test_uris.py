@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_plusofon.assets import asset_uri, create_asset
+from airflow_provider_plusofon.assets.uris import asset_uri, create_asset
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Plusofon webhooks as Airflow assets: the ``plusofon://`` URI scheme (:mod:`.uris`)."""
