@@ -10,24 +10,24 @@ SDK on every 3.x release, so this adds no dependency.
 from __future__ import annotations
 
 import ssl
-import zlib
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_plusofon.api.answers import Answer
 from airflow_provider_plusofon.api.settings import PlusofonConnectionConfig
 from airflow_provider_plusofon.api.transport import (
+    BROKE,
+    NO_SUCH_HOST,
+    NOTHING_LISTENING,
+    CappedBody,
     Request,
-    add_capped,
-    answer_decoder,
     api_headers,
     broke_while_reading,
     connect_timeout,
-    not_asked_encoding,
+    connection_failed,
     read_timeout,
     tls_failure,
     unbuildable,
-    undecodable,
 )
 from airflow_provider_plusofon.exceptions import PlusofonConfigError, PlusofonTransportError
 
@@ -43,8 +43,8 @@ def _hint(error: BaseException) -> tuple[str, str]:
     while cause is not None and not isinstance(cause, OSError):
         cause = cause.__cause__ or cause.__context__
     if isinstance(cause, socket.gaierror):
-        return "NameResolutionError", "its host name does not resolve; check the connection's host"
-    return "NewConnectionError", "nothing accepts connections there; check the connection's host and port"
+        return "NameResolutionError", NO_SUCH_HOST
+    return "NewConnectionError", NOTHING_LISTENING
 
 
 class HttpxTransport:
@@ -100,12 +100,7 @@ class HttpxTransport:
         except httpx.ConnectError as exc:
             raise self._not_connected(request, exc) from None
         except httpx.TransportError as exc:
-            raise PlusofonTransportError(
-                f"connection failed ({type(exc).__name__}) to {config.base_url}: the connection broke; the API or "
-                "a proxy on the way may be restarting",
-                method=request.method,
-                path=request.path,
-            ) from None
+            raise connection_failed(config, request, type(exc).__name__, BROKE, request_sent=True) from None
         except (httpx.HTTPError, ValueError, TypeError, UnicodeError) as exc:
             raise unbuildable(request, exc) from None
         try:
@@ -118,31 +113,18 @@ class HttpxTransport:
         if tls is not None:
             # A TLS problem is the connection's (a scheme, a CA bundle): waiting cannot fix it.
             return PlusofonConfigError(f"{request.method} {request.path}: {tls}")
-        name, hint = _hint(error)
-        return PlusofonTransportError(
-            f"connection failed ({name}) to {self.config.base_url}: {hint}",
-            request_sent=False,
-            method=request.method,
-            path=request.path,
-        )
+        return connection_failed(self.config, request, *_hint(error), request_sent=False)
 
     async def _read_capped(self, response: httpx.Response, request: Request) -> bytes:
-        """The body, decompressed here within the cap (see :func:`~.transport.answer_decoder`)."""
+        """The body, decompressed here within the cap (see :class:`~.transport.CappedBody`)."""
         import httpx
 
-        cap = self.config.max_answer_bytes
-        where: dict[str, Any] = {"status_code": response.status_code, "method": request.method, "path": request.path}
-        decoder = answer_decoder(response.headers.get("Content-Encoding"))
-        if decoder is None:
-            raise not_asked_encoding(response.headers.get("Content-Encoding"), where)
-        content = bytearray()
+        body = CappedBody(response.status_code, response.headers, request, self.config.max_answer_bytes)
         try:
             async for chunk in response.aiter_raw():
-                add_capped(content, decoder, chunk, cap, where)
-        except zlib.error:
-            raise undecodable(where) from None
+                body.add(chunk)
         except httpx.TimeoutException as exc:
             raise read_timeout(self.config, request) from exc
         except httpx.TransportError as exc:
             raise broke_while_reading(request, exc) from None
-        return bytes(content)
+        return bytes(body.content)

@@ -105,35 +105,32 @@ class RetryPolicy:
             wait = self.backoff(1) if error.retry_after is None else error.retry_after
             self.pause(min(wait, self.retry_after_max_seconds))
 
+    def _options(self, worth_retrying: Callable[[PlusofonError], bool]) -> dict[str, Any]:
+        """What a tenacity retryer of this policy is made with, threads or event loop alike."""
+        from tenacity import retry_if_exception, stop_after_attempt
+
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "wait": self._wait_seconds,
+            "retry": retry_if_exception(lambda error: isinstance(error, PlusofonError) and worth_retrying(error)),
+            "before_sleep": self._log_retry,
+            "reraise": True,
+        }
+
     def run(self, call: Callable[[], T], worth_retrying: Callable[[PlusofonError], bool]) -> T:
         """``call()``, tried again after the errors ``worth_retrying`` accepts, up to ``max_retries``."""
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+        from tenacity import Retrying
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait_seconds,
-            retry=retry_if_exception(lambda error: isinstance(error, PlusofonError) and worth_retrying(error)),
-            before_sleep=self._log_retry,
-            sleep=lambda seconds: _sleep(seconds),
-            reraise=True,
-        )
-        return retrying(call)
+        return Retrying(sleep=lambda seconds: _sleep(seconds), **self._options(worth_retrying))(call)
 
     async def arun(
         self, call: Callable[..., Awaitable[T]], worth_retrying: Callable[[PlusofonError], bool], *args: Any
     ) -> T:
         """As :meth:`run`, for a coroutine function (called with ``args``): the waits are the event
         loop's, never a thread's."""
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+        from tenacity import AsyncRetrying
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait_seconds,
-            retry=retry_if_exception(lambda error: isinstance(error, PlusofonError) and worth_retrying(error)),
-            before_sleep=self._log_retry,
-            sleep=lambda seconds: _async_sleep(seconds),
-            reraise=True,
-        )
+        retrying = AsyncRetrying(sleep=lambda seconds: _async_sleep(seconds), **self._options(worth_retrying))
         # The coroutine function itself: tenacity awaits only what it sees is one.
         return await retrying(call, *args)
 

@@ -94,15 +94,20 @@ def unbuildable(request: Request, error: Exception) -> PlusofonConfigError:
     )
 
 
-def too_large(cap: int, where: Mapping[str, Any]) -> PlusofonInvalidResponseError:
-    return PlusofonInvalidResponseError(
-        f"the answer is larger than {cap} bytes (max_answer_bytes); not read further", **where
-    )
+# What a connection that failed means, in words: one text for both transports.
+NO_SUCH_HOST = "its host name does not resolve; check the connection's host"
+NOTHING_LISTENING = "nothing accepts connections there; check the connection's host and port"
+BROKE = "the connection broke; the API or a proxy on the way may be restarting"
 
 
-def not_asked_encoding(encoding: Any, where: Mapping[str, Any]) -> PlusofonInvalidResponseError:
-    return PlusofonInvalidResponseError(
-        f"the answer is compressed in a way that was not asked for ({str(encoding)[:40]!r})", **where
+def connection_failed(
+    config: PlusofonConnectionConfig, request: Request, failure: str, hint: str, *, request_sent: bool
+) -> PlusofonTransportError:
+    return PlusofonTransportError(
+        f"connection failed ({failure}) to {config.base_url}: {hint}",
+        request_sent=request_sent,
+        method=request.method,
+        path=request.path,
     )
 
 
@@ -166,11 +171,8 @@ class RequestsTransport:
             if tls is not None:
                 # A TLS problem is the connection's (a scheme, a CA bundle): waiting cannot fix it.
                 raise PlusofonConfigError(f"{method} {path}: {tls}") from None
-            raise PlusofonTransportError(
-                f"connection failed ({_connection_failure(exc)}) to {config.base_url}: {_hint(exc)}",
-                request_sent=not _never_connected(exc),
-                method=method,
-                path=path,
+            raise connection_failed(
+                config, request, _connection_failure(exc), _hint(exc), request_sent=not _never_connected(exc)
             ) from None
         except (requests.RequestException, ValueError, TypeError, UnicodeError) as exc:
             raise unbuildable(request, exc) from None
@@ -186,35 +188,54 @@ class RequestsTransport:
         from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
         broken = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, ProtocolError, ReadTimeoutError)
-        cap = self.config.max_answer_bytes
-        where: dict[str, Any] = {"status_code": response.status_code, "method": request.method, "path": request.path}
-        decoder = answer_decoder(response.headers.get("Content-Encoding"))
-        if decoder is None:
-            raise not_asked_encoding(response.headers.get("Content-Encoding"), where)
-        content = bytearray()
+        body = CappedBody(response.status_code, response.headers, request, self.config.max_answer_bytes)
         try:
             for chunk in response.raw.stream(_READ_CHUNK_BYTES, decode_content=False):
-                add_capped(content, decoder, chunk, cap, where)
-        except zlib.error:
-            raise undecodable(where) from None
+                body.add(chunk)
         except broken as exc:
             raise broke_while_reading(request, exc) from None
-        return bytes(content)
+        return bytes(body.content)
 
 
 Decoder = Callable[[bytes, int], Iterator[bytes]]
 
 
-def undecodable(where: Mapping[str, Any]) -> PlusofonInvalidResponseError:
-    return PlusofonInvalidResponseError("the answer's compressed body does not decode", **where)
+class CappedBody:
+    """
+    An answer's body as it arrives, decompressed here within the cap, by any transport: a small
+    compressed answer can expand to gigabytes, and never more than the cap plus one chunk is held.
 
+    :param status: the answer's status (for the errors).
+    :param headers: its headers (``Content-Encoding`` says how to decode).
+    :param request: what it answers (for the errors).
+    :param cap: the most bytes read, decompressed (``max_answer_bytes``).
+    :raises PlusofonInvalidResponseError: for an encoding that was not asked for.
+    """
 
-def add_capped(content: bytearray, decoder: Decoder, chunk: bytes, cap: int, where: Mapping[str, Any]) -> None:
-    """Add a raw chunk's decoded bytes to ``content``, refusing to hold more than ``cap``."""
-    for piece in decoder(chunk, cap + 1 - len(content)):
-        content += piece
-        if len(content) > cap:
-            raise too_large(cap, where)
+    def __init__(self, status: int, headers: Mapping[str, str], request: Request, cap: int) -> None:
+        self.cap = cap
+        self.content = bytearray()
+        self.where: dict[str, Any] = {"status_code": status, "method": request.method, "path": request.path}
+        encoding = headers.get("Content-Encoding")
+        decoder = answer_decoder(encoding)
+        if decoder is None:
+            raise PlusofonInvalidResponseError(
+                f"the answer is compressed in a way that was not asked for ({str(encoding)[:40]!r})", **self.where
+            )
+        self.decoder = decoder
+
+    def add(self, chunk: bytes) -> None:
+        """Add a raw chunk's decoded bytes, refusing to hold more than the cap."""
+        try:
+            for piece in self.decoder(chunk, self.cap + 1 - len(self.content)):
+                self.content += piece
+                if len(self.content) > self.cap:
+                    raise PlusofonInvalidResponseError(
+                        f"the answer is larger than {self.cap} bytes (max_answer_bytes); not read further",
+                        **self.where,
+                    )
+        except zlib.error:
+            raise PlusofonInvalidResponseError("the answer's compressed body does not decode", **self.where) from None
 
 
 def answer_decoder(encoding: str | None) -> Decoder | None:
@@ -293,10 +314,10 @@ def _hint(error: Exception) -> str:
 
     reason = _reason(error)
     if isinstance(reason, NameResolutionError):
-        return "its host name does not resolve; check the connection's host"
+        return NO_SUCH_HOST
     if isinstance(reason, NewConnectionError):
-        return "nothing accepts connections there; check the connection's host and port"
-    return "the connection broke; the API or a proxy on the way may be restarting"
+        return NOTHING_LISTENING
+    return BROKE
 
 
 def _connection_failure(error: Exception) -> str:
