@@ -124,10 +124,9 @@ def test_the_fleet_is_audited_per_account_and_repaired_only_where_approved(fleet
     assert_no_secret(output.out + output.err + json.dumps([summary, after]), SECRET, TOKEN)
 
 
-def test_a_bad_fleet_variable_names_every_bad_entry():
+def fleet_module():
+    """The fleet DAG's file, imported as a module (for its functions)."""
     import importlib.util
-
-    from airflow.providers.common.compat.sdk import AirflowFailException
 
     from tests.e2e.conftest import EXAMPLE_DAGS
 
@@ -135,9 +134,32 @@ def test_a_bad_fleet_variable_names_every_bad_entry():
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fleet_entries = module.fleet_entries
+    return module
+
+
+def test_a_bad_fleet_variable_names_every_bad_entry():
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    fleet_entries = fleet_module().fleet_entries
     with pytest.raises(AirflowFailException) as caught:
         fleet_entries(
             json.dumps([{"conn_id": "a", "webhooks": "w.yaml"}, {"conn_id": 3}, {"conn_id": "a", "webhooks": "x"}])
         )
     assert "entry #1" in str(caught.value) and "'a' is listed more than once" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "plans",
+    [{"plusofon_elsewhere": "plan-0123456789abcdef01234567"}, {"plusofon_fleet_0": "'; DROP"}, {"plusofon_fleet_0": 7}],
+)
+def test_an_approval_of_an_account_not_in_the_fleet_or_of_no_plan_repairs_nothing(plans):
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    approved = fleet_module().dag.task_dict["approved"].python_callable
+    accounts = [{"plusofon_conn_id": "plusofon_fleet_0", "webhooks": "webhooks/fleet.yaml"}]
+    with pytest.raises(AirflowFailException, match="approved_plans must map fleet connections to plan ids"):
+        approved(accounts, params={"approved_plans": plans})
+    plan = "plan-0123456789abcdef01234567"
+    assert approved(accounts, params={"approved_plans": {"plusofon_fleet_0": plan}}) == [
+        {**accounts[0], "approved_plan_id": plan}
+    ]

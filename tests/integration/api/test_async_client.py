@@ -15,6 +15,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonAuthError,
     PlusofonConfigError,
     PlusofonInvalidResponseError,
+    PlusofonPagingLimitError,
     PlusofonRedirectError,
     PlusofonTransportError,
 )
@@ -109,3 +110,42 @@ def test_tls_to_plain_http_and_nothing_listening_say_what_to_check(emulator_conn
     assert f"connection failed (NewConnectionError) to {base}: nothing accepts connections there" in str(caught.value)
     assert len(waits) == 2
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "text"),
+    [
+        ({"overrides": {"last_page": 10**9}}, PlusofonInvalidResponseError, "contradicts itself"),
+        ({"overrides": {"last_page": 10**9, "total": None}}, PlusofonPagingLimitError, "more than max_pages=10000"),
+        (
+            {"repeat_first_page": True, "overrides": {"last_page": None, "current_page": None}, "count": 5},
+            PlusofonInvalidResponseError,
+            "repeats only",
+        ),
+    ],
+)
+def test_a_paginator_that_cannot_be_trusted_costs_a_few_requests_at_most(emulator_conn, fault, error, text):
+    seed(emulator_conn, 20)
+    emulator_conn.inject("paginator", **fault)
+    with pytest.raises(error, match=text):
+        run(lambda c: c.list_webhooks(), client_of(emulator_conn))
+    assert emulator_conn.count("GET") <= 2
+
+
+def test_items_without_ids_and_ids_that_are_no_ids_are_errors(emulator_conn):
+    seed(emulator_conn, 20)
+    emulator_conn.inject("strip_ids")
+    with pytest.raises(PlusofonInvalidResponseError, match="item 0 has no valid id"):
+        run(lambda c: c.list_webhooks(), client_of(emulator_conn))
+    with pytest.raises(PlusofonConfigError, match="positive integer"):  # refused before any request
+        run(lambda c: c.get_webhooks([3, "3/../../admin"]), client_of(emulator_conn))
+    assert emulator_conn.requests("GET", "/api/v1/webhooks/") == []
+
+
+def test_another_actor_changing_the_account_between_pages_is_read_again(emulator_conn):
+    seed(emulator_conn, 40)  # 3 pages
+    # After page 1 is read, another actor deletes #1: page 2 would shift; the read must notice.
+    emulator_conn.inject("actor", method="GET", path="/api/v1/webhooks", page=2, actions=[{"delete": 1}])
+    listing = run(lambda c: c.list_webhooks(), client_of(emulator_conn))
+    assert [w["id"] for w in listing] == list(range(2, 41))  # nobody missed, nobody twice
+    assert sorted(r["query"]["page"] for r in emulator_conn.requests("GET")).count("1") == 2
