@@ -8,6 +8,9 @@ before). Only the secret masker is missing from the compat releases that still s
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
     AirflowNotFoundException,
@@ -25,6 +28,17 @@ try:
 except ImportError:  # Airflow 3.0 and 3.1 (Task SDK 1.0 and 1.1)
     from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
 
+
+def secrets_masker() -> Any:
+    """The masker ``mask_secret`` adds to in this process, found beside it (``_secrets_masker`` on
+    3.0.6 to 3.3), or ``None`` (3.0 raises when logging has no masker configured)."""
+    getter = getattr(sys.modules.get(mask_secret.__module__), "_secrets_masker", None)
+    try:
+        return getter() if callable(getter) else None
+    except Exception:
+        return None
+
+
 __all__ = [
     "AirflowFailException",
     "AirflowNotFoundException",
@@ -36,4 +50,5 @@ __all__ = [
     "PokeReturnValue",
     "conf",
     "mask_secret",
+    "secrets_masker",
 ]

@@ -1,0 +1,66 @@
+"""Secrets reach Airflow's masker once each, and many at once cost one compile of its pattern."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from airflow_provider_plusofon import compat
+from airflow_provider_plusofon.hooks import masking
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The real masker, with the once-per-process memory cleared; what mask_secret is called with."""
+    told: list[list[str]] = []
+    real = masking.mask_secret
+    monkeypatch.setattr(masking, "mask_secret", lambda values: (told.append(list(values)), real(values)))
+    monkeypatch.setattr(masking, "_masked", set())
+    return told
+
+
+def big_compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many alternatives each compile of a masker-sized pattern had."""
+    sizes: list[int] = []
+    real = re.compile
+
+    def counting(pattern, *args, **kwargs):
+        if isinstance(pattern, str) and pattern.count("|") >= 100:
+            sizes.append(pattern.count("|") + 1)
+        return real(pattern, *args, **kwargs)
+
+    monkeypatch.setattr(re, "compile", counting)
+    return sizes
+
+
+def test_three_hundred_values_are_all_masked_with_one_compile(monkeypatch, fresh):
+    values = [f"header-secret-{i:04d}" for i in range(300)]
+    sizes = big_compiles(monkeypatch)
+    masking.mask_secrets(values)
+    masker = compat.secrets_masker()
+    # Airflow's own add_mask would compile a growing pattern 300 times (200 of them of 100 or more).
+    assert len(sizes) == 1 and sizes[0] >= 300
+    assert fresh == [values]  # the supervisor is still told of every value, in one message
+    shown = masker.redact(" ".join(["before", *values[::37], "after"]))
+    assert shown.split() == ["before", *["***"] * len(values[::37]), "after"]
+
+
+def test_each_value_is_handed_over_once(fresh):
+    masking.mask_secrets(["value-one-xyz", "value-two-xyz"])
+    masking.mask_secrets(["value-two-xyz", "value-three-xyz", "value-one-xyz"])
+    assert fresh == [["value-one-xyz", "value-two-xyz"], ["value-three-xyz"]]
+
+
+def test_airflow_rules_still_decide_what_is_masked(fresh):
+    # Too short to mask (Airflow's minimum is 5), and a word Airflow never masks.
+    masking.mask_secrets(["abc", "airflow", "long-enough-secret"])
+    shown = compat.secrets_masker().redact("abc airflow long-enough-secret")
+    assert shown == "abc airflow ***"
+
+
+def test_a_masker_of_another_shape_is_left_to_mask_secret(monkeypatch, fresh):
+    monkeypatch.setattr(masking, "secrets_masker", lambda: object())
+    masking.mask_secrets(["other-shape-one", "other-shape-two"])
+    assert fresh == [["other-shape-one", "other-shape-two"]]
+    assert compat.secrets_masker().redact("other-shape-two") == "***"
