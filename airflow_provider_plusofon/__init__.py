@@ -24,7 +24,15 @@ _MODULES: dict[str, Any] = {
         {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_plusofon.operators.webhooks"]}
     ],
     "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_plusofon.sensors.webhooks"]}],
-    "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_plusofon.triggers.webhooks"]}],
+    "triggers": [
+        {
+            "integration-name": _INTEGRATION,
+            "python-modules": [
+                "airflow_provider_plusofon.triggers.webhooks",
+                "airflow_provider_plusofon.triggers.drift",
+            ],
+        }
+    ],
     "asset-uris": [
         {
             "schemes": ["plusofon"],

@@ -6,6 +6,11 @@ triggerer restarts or re-creates it after an event; and again when the drift cha
 goes through :func:`observe` with what the watcher remembers (:class:`DriftState`, JSON-able for
 wherever the release lets it keep state), which returns the new state and the event to emit, if any.
 An episode is named by a digest of what drifted (identities and field names), never by values.
+
+An episode lasts until the account matches again, and within one a read reports again only when
+something drifted that was not reported yet: a repair changes the account one webhook at a time,
+and a read between its writes (or a read that lists before and fetches details after a write)
+sees less drift than was reported. That is progress, not a new drift to repair.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ class DriftState:
     :param episode: the digest of the drift last reported; ``None`` while the account matches.
     :param last_matching_at: when the account was last seen matching its specs (ISO 8601, UTC).
     :param detected_at: when the reported drift was first seen.
+    :param reported: what drifted in this episode and was reported (as :func:`drift_items`).
     """
 
     episode: str | None = None
     last_matching_at: str | None = None
     detected_at: str | None = None
+    reported: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -48,7 +55,9 @@ class DriftState:
             return None
         if not isinstance(stored, dict):
             return None
-        return cls(**{k: stored.get(k) for k in ("episode", "last_matching_at", "detected_at")})
+        reported = stored.get("reported")
+        items = tuple(str(item) for item in reported) if isinstance(reported, list) else ()
+        return cls(**{k: stored.get(k) for k in ("episode", "last_matching_at", "detected_at")}, reported=items)
 
 
 def _identity(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,6 +78,11 @@ def what_drifted(result: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "duplicates": sorted(redact_url(label) for label in (result.get("duplicates") or {})),
     }
+
+
+def drift_items(drifted: Mapping[str, Any]) -> tuple[str, ...]:
+    """What drifted, one string per missing, different or duplicated spec, to compare reads by."""
+    return tuple(sorted(json.dumps([kind, item], sort_keys=True) for kind, items in drifted.items() for item in items))
 
 
 def episode_of(drifted: Mapping[str, Any]) -> str | None:
@@ -94,7 +108,9 @@ def observe(
     last_matching = state.last_matching_at if state else None
     if episode is None:
         return DriftState(None, at, None), None
-    if state is not None and state.episode == episode:
+    items = drift_items(drifted)
+    reported = state.reported if state is not None and state.episode is not None else ()
+    if state is not None and (state.episode == episode or set(items) <= set(reported)):
         return state, None
     event = {"status": "drift", "episode": episode, **drifted, "detected_at": at, "last_matching_at": last_matching}
-    return DriftState(episode, last_matching, at), event
+    return DriftState(episode, last_matching, at, tuple(sorted({*reported, *items}))), event

@@ -148,7 +148,8 @@ class Plan:
         """
         The plan read as a check: which specs are satisfied, which are missing or different.
 
-        A spec is satisfied when an existing webhook has its identity and every field it names.
+        A spec is satisfied when an existing webhook has its identity and every field it names;
+        ``duplicates`` names the specs that several webhooks match (they are still satisfied).
         """
         satisfied = [a.describe() for a in self.unchanged]
         missing = [{**a.describe(), "reason": a.reason} for a in self.creates]
@@ -157,6 +158,7 @@ class Plan:
             "satisfied": satisfied,
             "missing": missing,
             "different": different,
+            "duplicates": {label: list(ids) for label, ids in self.duplicates.items()},
             "all_satisfied": not missing and not different,
         }
 

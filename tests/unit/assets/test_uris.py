@@ -62,5 +62,8 @@ def test_the_provider_info_airflow_reads_names_our_modules_and_scheme():
     assert modules == {
         "operators": ["airflow_provider_plusofon.operators.webhooks"],
         "sensors": ["airflow_provider_plusofon.sensors.webhooks"],
-        "triggers": ["airflow_provider_plusofon.triggers.webhooks"],
+        "triggers": ["airflow_provider_plusofon.triggers.webhooks", "airflow_provider_plusofon.triggers.drift"],
     }
+    for listed in modules.values():  # every module listed imports
+        for module in listed:
+            __import__(module)

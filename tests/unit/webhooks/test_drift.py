@@ -78,3 +78,20 @@ def test_duplicates_are_drift_and_no_event_or_state_holds_a_secret():
     assert event is not None and len(event["duplicates"]) == 1
     shown = json.dumps(event) + state.to_json()
     assert SECRET not in shown and "url-pass-61" not in shown
+
+
+def test_less_drift_than_reported_is_a_repair_under_way_not_a_new_episode():
+    both = check([])  # both missing
+    state, event = observe(None, check(MATCHING), at(0))
+    state, event = observe(state, both, at(1))
+    assert event is not None
+    reported = state
+    # The repair created one and not yet the other: less drift, nothing to report.
+    state, event = observe(state, check(MATCHING[:1]), at(2))
+    assert event is None and state == reported
+    state, event = observe(state, both, at(3))  # back to what was reported: still nothing new
+    assert event is None
+    rotated = [{**MATCHING[0], "headers": [{"name": "X-Key", "value": "another"}]}]
+    state, event = observe(state, check(rotated), at(4))  # something not reported yet: an event
+    assert event is not None and event["different"][0]["fields"] == ["headers"]
+    assert DriftState.from_json(state.to_json()) == state

@@ -1,0 +1,185 @@
+"""PlusofonWebhookDriftTrigger: an asset watcher that reports each time an account drifts from its specs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pendulum
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
+from airflow_provider_plusofon.triggers.supervisor import connection_config, freeze_long_lived_objects, one_at_a_time
+from airflow_provider_plusofon.triggers.templates import refuse_literal_secrets, render_templates
+from airflow_provider_plusofon.webhooks.drift import DriftState, observe
+from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
+from airflow_provider_plusofon.webhooks.watch import AccountReader, Waiter, shared_reader, take_turn
+
+# While the account matches, "last seen matching" is stored at most this often (it is only read
+# after a restart, and a stale one only widens the lost-call window: more reloaded, nothing lost).
+KEEP_MATCHING_EVERY = pendulum.duration(minutes=5)
+STATE_KEY = "plusofon_drift_state"
+
+
+class PlusofonWebhookDriftTrigger(BaseEventTrigger):
+    """
+    Watch an account for drift from declared webhooks: for an ``AssetWatcher`` on the account's
+    drift asset (``plusofon://<client_id>/webhooks/drift``), so that the repair starts within one
+    poll interval of the drift.
+
+    It reads the account every ``poll_interval`` (sharing one reader with every trigger and sensor
+    waiting on that account in the triggerer), compares it with the specs, and yields one event per
+    drift episode: when the account stops matching, and again when what drifted changes; none while
+    it matches or while the same drift persists, also across triggerer restarts (the last state is
+    kept in the asset's state store on Airflow 3.3, in a Variable before). The event's payload::
+
+        {"status": "drift", "episode": "drift-…", "missing": [identities], "different":
+         [identities with field names], "duplicates": [labels], "detected_at": ISO 8601,
+         "last_matching_at": ISO 8601 or None}
+
+    names what drifted, never a value. Errors (bad credentials, templates that do not render) are
+    logged and tried again each interval: a watcher does not end.
+
+    :param webhooks: the specs, as for ``EnsureWebhooksOperator``; header and param values and URL
+        credentials as templates (``{{ var.value.NAME }}``, ``{{ conn.ID.password }}``), rendered
+        in the triggerer: the kwargs are stored in the serialized DAG, so a value in clear is refused.
+    :param plusofon_conn_id: the Plusofon connection.
+    :param poll_interval: seconds between reads of the account (60 by default).
+    :param max_workers: requests the account's shared reader may have in flight at once.
+    """
+
+    def __init__(
+        self,
+        webhooks: list[dict[str, Any]],
+        plusofon_conn_id: str = PlusofonHook.default_conn_name,
+        poll_interval: float = 60.0,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        super().__init__()
+        refuse_literal_secrets(webhooks, owner=type(self).__name__)
+        self.webhooks = webhooks
+        self.plusofon_conn_id = plusofon_conn_id
+        self.poll_interval = float(poll_interval)
+        self.max_workers = max_workers
+        self._state: DriftState | None = None
+        self._stored: DriftState | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "webhooks": self.webhooks,
+                "plusofon_conn_id": self.plusofon_conn_id,
+                "poll_interval": self.poll_interval,
+                "max_workers": self.max_workers,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        freeze_long_lived_objects()
+        self._stored = self._state = await self._load_state()
+        said = None
+        while True:
+            try:
+                reader, waiter = await self._subscribe()
+            except Exception as error:
+                said = self._say(f"Cannot watch the Plusofon account: {error}", said)
+                await asyncio.sleep(self.poll_interval)
+                continue
+            try:
+                async for event in self._watch(waiter):
+                    yield event
+            except Exception as error:  # the reader dropped this waiter: start again next interval
+                said = self._say(f"Plusofon drift watch interrupted: {error}", said)
+            finally:
+                reader.unsubscribe(waiter)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _subscribe(self) -> tuple[AccountReader, Waiter]:
+        await take_turn()
+        config = await connection_config(self.plusofon_conn_id)
+        specs: list[WebhookSpec] = parse_specs(await one_at_a_time(lambda: render_templates(self.webhooks)))
+        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log)
+        return reader, reader.subscribe(specs, sealed=False, sealed_by_0_1=False, interval=self.poll_interval)
+
+    async def _watch(self, waiter: Waiter) -> AsyncIterator[TriggerEvent]:
+        """Each drift event; the state it leaves is stored before the event is handed on."""
+        said = None
+        while True:
+            check = await waiter.next()
+            if check.result is None:
+                said = self._say(check.waiting_reason, said)
+                continue
+            now = pendulum.now("UTC")
+            self._state, event = observe(self._state, check.result, now)
+            if event is not None or _worth_keeping(self._stored, self._state, now):
+                await self._save_state(self._state)  # before the event: a restart must not repeat it
+            if event is not None:
+                self.log.warning(
+                    "Plusofon webhooks drifted (%s): %d missing, %d different, %d duplicated",
+                    event["episode"],
+                    *(len(event[k]) for k in ("missing", "different", "duplicates")),
+                )
+                said = None
+                yield TriggerEvent(event)
+
+    def _say(self, text: str, said: str | None) -> str:
+        """Log a warning when it differs from the last: a watcher polls for months."""
+        if text != said:
+            self.log.warning("%s", text)
+        return text
+
+    # -- where the last state is kept --------------------------------------------------------
+
+    @property
+    def state_variable(self) -> str:
+        """The Variable that keeps this watcher's state before Airflow 3.3 (one per specs and account)."""
+        digest = hashlib.sha256(json.dumps(self.serialize()[1], sort_keys=True).encode()).hexdigest()[:16]
+        return f"{STATE_KEY}_{digest}"
+
+    async def _load_state(self) -> DriftState | None:
+        try:
+            store = getattr(self, "asset_state_store", None)
+            if store is not None:
+                return DriftState.from_json(await store.aget(STATE_KEY))
+            return DriftState.from_json(await one_at_a_time(lambda: _get_variable(self.state_variable)))
+        except Exception as error:
+            self.log.warning("Plusofon drift state could not be read, starting afresh: %s", error)
+            return None
+
+    async def _save_state(self, state: DriftState) -> None:
+        try:
+            store = getattr(self, "asset_state_store", None)
+            if store is not None:
+                await store.aset(STATE_KEY, state.to_json())
+            else:
+                await one_at_a_time(lambda: _set_variable(self.state_variable, state.to_json()))
+            self._stored = state
+        except Exception as error:
+            self.log.warning("Plusofon drift state could not be kept (a restart may report it again): %s", error)
+
+
+def _worth_keeping(stored: DriftState | None, new: DriftState, now: pendulum.DateTime) -> bool:
+    """Whether to store the state after a read without an event: when it differs from the one
+    stored other than by a fresher "last seen matching", or when the stored one is old."""
+    if stored is None or (stored.episode, stored.detected_at) != (new.episode, new.detected_at):
+        return True
+    if new.last_matching_at == stored.last_matching_at:
+        return False
+    return stored.last_matching_at is None or pendulum.parse(stored.last_matching_at) < now - KEEP_MATCHING_EVERY  # type: ignore[operator]
+
+
+def _get_variable(key: str) -> str | None:
+    from airflow.sdk import Variable
+
+    value = Variable.get(key, default=None)
+    return None if value is None else str(value)
+
+
+def _set_variable(key: str, value: str) -> None:
+    from airflow.sdk import Variable
+
+    Variable.set(key, value, description="Kept by PlusofonWebhookDriftTrigger: what it last reported")

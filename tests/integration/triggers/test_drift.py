@@ -1,0 +1,226 @@
+"""PlusofonWebhookDriftTrigger against the emulator: one event per drift episode, across restarts,
+and no secret in its kwargs or its events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from airflow_provider_plusofon.exceptions import WebhookSpecError
+from airflow_provider_plusofon.triggers import drift as drift_module
+from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
+
+pytestmark = pytest.mark.integration
+
+CRM = "https://crm.example.com/plusofon/calls"
+KEY = "crm-key-7Hq2-secret"  # the Variable's value: never in kwargs, state or events
+SPECS = [
+    {"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": "{{ var.value.crm_key }}"}]},
+    {"url": CRM, "event": "destroy", "type_call": "inbound"},
+]
+OTHERS = [{"url": f"https://other.example.com/{i}", "event": "create"} for i in range(38)]  # 3 pages in all
+
+
+def matching() -> list[dict[str, Any]]:
+    return [
+        *OTHERS[:20],
+        {"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": KEY}]},
+        *OTHERS[20:],
+        {"url": CRM, "event": "destroy", "type_call": "inbound"},
+    ]
+
+
+@pytest.fixture
+def variables(monkeypatch) -> dict[str, str]:
+    """Variables as the triggerer's supervisor would keep them (the template's, and the state's)."""
+    monkeypatch.setenv("AIRFLOW_VAR_CRM_KEY", KEY)
+    kept: dict[str, str] = {}
+    monkeypatch.setattr(drift_module, "_get_variable", kept.get)
+    monkeypatch.setattr(drift_module, "_set_variable", kept.__setitem__)
+    return kept
+
+
+class Watch:
+    """A trigger's run() driven on a loop: its events as they come, and reads counted on the emulator."""
+
+    def __init__(self, trigger: PlusofonWebhookDriftTrigger, emulator) -> None:
+        self.trigger, self.emulator = trigger, emulator
+        self.events: list[dict[str, Any]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Watch:
+        async def collect() -> None:
+            async for event in self.trigger.run():
+                self.events.append(event.payload)
+
+        self.task = asyncio.create_task(collect())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+    async def reads(self, count: int) -> None:
+        """Until the account was listed ``count`` more times (page 1 is where each listing starts)."""
+        start = self.first_pages()
+        for _ in range(2000):
+            if self.first_pages() >= start + count:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("the watcher stopped reading")
+
+    def first_pages(self) -> int:
+        return sum(1 for r in self.emulator.requests("GET") if r.get("query", {}).get("page") in ("1", ["1"]))
+
+
+def test_one_event_per_episode_none_in_sync_none_repeated(emulator_conn, variables):
+    emulator_conn.seed(matching())
+    trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with Watch(trigger, emulator_conn) as watch:
+            await watch.reads(3)
+            assert watch.events == []  # in sync: nothing
+            emulator_conn.seed([w for w in matching() if w.get("type_call") != "inbound"])  # one deleted
+            await watch.reads(4)
+            assert len(watch.events) == 1  # drift: one event, however many reads see it
+            drifted = [w for w in matching() if w.get("type_call") != "inbound"]
+            for w in drifted:
+                if w.get("headers"):
+                    w["headers"] = [{"name": "X-Key", "value": "rotated-by-someone"}]
+            emulator_conn.seed(drifted)
+            await watch.reads(4)
+            assert len(watch.events) == 2  # another drift: another episode
+            emulator_conn.seed(matching())
+            await watch.reads(4)
+            return watch.events  # repaired: nothing more
+
+    first, second = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert first["status"] == second["status"] == "drift"
+    assert first["missing"] == [{"url": CRM, "event": "destroy", "type_call": "inbound"}]
+    assert first["different"] == [] and second["missing"] == first["missing"]
+    assert second["different"] == [{"url": CRM, "event": "create", "type_call": None, "fields": ["headers"]}]
+    assert first["episode"] != second["episode"]
+    assert first["last_matching_at"] is not None and first["last_matching_at"] <= first["detected_at"]
+    assert second["last_matching_at"] == first["last_matching_at"]  # the account has not matched since
+    [state] = variables.values()
+    assert json.loads(state)["episode"] is None  # repaired, and kept so
+    assert KEY not in json.dumps([first, second, variables, trigger.serialize()])
+
+
+def test_a_restart_does_not_report_the_same_drift_again(emulator_conn, variables):
+    emulator_conn.seed(matching()[:-1])
+
+    async def run_once(expect_event: bool) -> list[dict[str, Any]]:
+        trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)  # as after a restart
+        async with Watch(trigger, emulator_conn) as watch:
+            await watch.reads(4)
+            return watch.events
+
+    assert len(asyncio.run(run_once(True))) == 1
+    assert asyncio.run(run_once(False)) == []  # the same drift, seen by the re-created watcher
+    emulator_conn.seed([w for w in matching()[:-1] if not w.get("headers")])  # both gone: another episode
+    assert len(asyncio.run(run_once(True))) == 1
+
+
+class StateStore:
+    """Airflow 3.3's asset state store, as a trigger watching one asset sees it."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, Any] = {}
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return self.kept.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.kept[key] = value
+
+
+def test_on_3_3_the_state_is_kept_in_the_asset_state_store(emulator_conn, variables):
+    emulator_conn.seed(matching()[:-1])
+    store = StateStore()
+
+    async def run_once() -> list[dict[str, Any]]:
+        trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)
+        trigger.asset_state_store = store  # what the 3.3 triggerer sets on an asset watcher
+        async with Watch(trigger, emulator_conn) as watch:
+            await watch.reads(3)
+            return watch.events
+
+    assert len(asyncio.run(run_once())) == 1
+    assert asyncio.run(run_once()) == []
+    assert json.loads(store.kept["plusofon_drift_state"])["episode"].startswith("drift-")
+    assert variables == {}
+
+
+def test_secrets_in_clear_are_refused_naming_where_never_the_value():
+    specs = [
+        {"url": "https://user:pa55word@crm.example.com/x", "event": "create"},
+        {"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": "literal-secret"}]},
+        {"url": CRM, "event": "end", "params": [{"name": "k", "value": "{{ var.value.k }}"}]},
+    ]
+    with pytest.raises(WebhookSpecError) as raised:
+        PlusofonWebhookDriftTrigger(webhooks=specs)
+    assert [p.split(" is given")[0] for p in raised.value.problems] == [
+        "spec #0: the credentials in url",
+        "spec #1: headers[0].value",
+    ]
+    assert "literal-secret" not in str(raised.value) and "pa55word" not in str(raised.value)
+
+
+class Lines:
+    """A trigger's logger: the lines it wrote."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, msg: str, *args: Any) -> None:
+        self.lines.append(msg % args)
+
+    info = warning
+
+
+def test_a_template_that_does_not_render_is_logged_once_and_tried_again(emulator_conn, variables, monkeypatch):
+    emulator_conn.seed(matching())
+    logged = Lines()
+    monkeypatch.setattr(PlusofonWebhookDriftTrigger, "log", property(lambda self: logged))
+    monkeypatch.setattr(drift_module, "render_templates", counting(drift_module.render_templates))
+    specs = [{**SPECS[0], "headers": [{"name": "X-Key", "value": "{{ var.value.no_such_variable }}"}]}]
+    trigger = PlusofonWebhookDriftTrigger(webhooks=specs, poll_interval=0.01)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with Watch(trigger, emulator_conn) as watch:
+            for _ in range(2000):
+                if counting.calls >= 3:
+                    break
+                await asyncio.sleep(0.005)
+            return watch.events
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == []
+    [line] = logged.lines  # tried at least three times, said once
+    assert "spec #0.headers[0].value: the template does not render" in line
+    assert emulator_conn.count() == 0  # nothing read on specs it could not render
+
+
+def counting(func: Any) -> Any:
+    def counted(*args: Any) -> Any:
+        counting.calls += 1  # type: ignore[attr-defined]
+        return func(*args)
+
+    counting.calls = 0  # type: ignore[attr-defined]
+    return counted
+
+
+def test_the_kwargs_round_trip_and_name_one_state_variable_per_watch():
+    trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="acme", poll_interval=30)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_plusofon.triggers.drift.PlusofonWebhookDriftTrigger"
+    assert kwargs == {"webhooks": SPECS, "plusofon_conn_id": "acme", "poll_interval": 30.0, "max_workers": 8}
+    again = PlusofonWebhookDriftTrigger(**json.loads(json.dumps(kwargs)))
+    assert again.state_variable == trigger.state_variable
+    other = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="other")
+    assert other.state_variable != trigger.state_variable
