@@ -24,6 +24,12 @@ from airflow.providers.common.compat.sdk import (
 )
 
 try:
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+except ImportError:  # Airflow 3.0 and 3.1: the timetables are core's
+    from airflow.timetables.assets import AssetOrTimeSchedule  # type: ignore[assignment,no-redef,unused-ignore]
+    from airflow.timetables.trigger import CronTriggerTimetable  # type: ignore[assignment,no-redef,unused-ignore]
+
+try:
     from airflow.sdk.log import mask_secret
 except ImportError:  # Airflow 3.0 and 3.1 (Task SDK 1.0 and 1.1)
     from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
@@ -44,9 +50,11 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "AssetOrTimeSchedule",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
+    "CronTriggerTimetable",
     "PokeReturnValue",
     "conf",
     "mask_secret",

@@ -1,5 +1,10 @@
 """
-### Audit the Plusofon webhooks daily; repair only the plan a person approved
+### Audit the Plusofon webhooks when they drift (and daily); repair only the plan a person approved
+
+The DAG runs when the account's drift asset (`plusofon://<client_id>/webhooks/drift`) gets an
+event, and daily at 06:00 UTC as a safety net. Its watcher, a `PlusofonWebhookDriftTrigger` in the
+triggerer, reads the account every minute and emits one event per drift episode (a webhook
+deleted or edited in Plusofon's UI), so the repair is asked for within a minute, not a day.
 
 1. `plan_webhooks` compares the account with `webhooks/<environment>.yaml` and writes nothing (a
    dry run: the plan is the audit). Its log and XCom hold the plan and its `plan_id`.
@@ -8,6 +13,10 @@
 3. On approval, `repair_webhooks` applies the plan with `approved_plan_id`: it plans afresh and
    writes only if the plan is still the one that was approved. If the account changed in between,
    it fails with `StalePlanError` and writes nothing; tomorrow's audit asks again.
+   A repair that wrote something emits an event on the changes asset
+   (`plusofon://<client_id>/webhooks/changes`) with the lost-call window, which starts the
+   `plusofon_call_backfill` DAG. The changes asset is apart from the drift asset, so a repair never
+   starts another audit.
 4. `report_drift` fails the run, and `alert_on_drift` is called, when drift was found and not
    repaired (rejected, unanswered, or only duplicates to look at). A failed repair alerts too.
    Replace `alert_on_drift` with your Slack/e-mail/PagerDuty notifier.
@@ -24,14 +33,20 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowOptionalProviderFeatureException
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Asset, AssetAlias, AssetWatcher, Param, task
 
+from airflow_provider_plusofon.assets.uris import asset_uri
+from airflow_provider_plusofon.compat import AssetOrTimeSchedule, CronTriggerTimetable
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
+from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
 from airflow_provider_plusofon.webhooks.render import approval_markdown
+from airflow_provider_plusofon.webhooks.spec_files import load_spec_source
 
 try:
     from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -50,6 +65,24 @@ else:
 
 
 SPEC_FILE = "webhooks/{{ params.environment }}.yaml"
+PARAMS = {"environment": "staging", "receiver_base_url": "https://crm.example.com"}  # the defaults
+# The account's Client ID names its assets (the connection's login); the watcher polls every minute.
+CLIENT_ID = os.environ.get("PLUSOFON_CLIENT_ID", "10553")
+DRIFT_POLL_SECONDS = float(os.environ.get("PLUSOFON_DRIFT_POLL_SECONDS", "60"))
+# The watcher checks the default environment's specs; its secrets stay templates, rendered in the
+# triggerer (the file is read when the DAG is parsed: it is a local file, no network).
+WATCHED = load_spec_source(Path(__file__).parent / f"webhooks/{PARAMS['environment']}.yaml")
+DRIFT = Asset(
+    asset_uri(CLIENT_ID, "drift"),
+    watchers=[
+        AssetWatcher(
+            name="plusofon_webhook_drift",
+            trigger=PlusofonWebhookDriftTrigger(webhooks=WATCHED, params=PARAMS, poll_interval=DRIFT_POLL_SECONDS),
+        )
+    ],
+)
+# Repairs emit on the changes asset through an alias: only a run that wrote something emits.
+CHANGES = AssetAlias("plusofon_webhook_changes")
 # The account's writers share one pool of one slot (create it: `airflow pools set plusofon_default 1 ...`).
 WRITERS_POOL = "plusofon_default"
 PLANNED_ID = "{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_id'] }}"
@@ -100,9 +133,9 @@ def why_not_repaired(summary: dict[str, Any], answer: dict[str, Any] | None) -> 
 
 with DAG(
     dag_id="plusofon_webhook_audit",
-    description="Daily dry-run plan of the Plusofon webhooks; repairs what a person approves, alerts on the rest.",
+    description="Dry-run plan of the Plusofon webhooks on drift (and daily); repairs what a person approves.",
     doc_md=__doc__,
-    schedule="@daily",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"), assets=[DRIFT]),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -111,8 +144,8 @@ with DAG(
     user_defined_filters={"plusofon_approval": approval_markdown},
     default_args={"retries": 1, "retry_delay": pendulum.duration(minutes=5)},
     params={
-        "environment": Param("staging", enum=["staging", "production"]),
-        "receiver_base_url": Param("https://crm.example.com", type="string"),
+        "environment": Param(PARAMS["environment"], enum=["staging", "production"]),
+        "receiver_base_url": Param(PARAMS["receiver_base_url"], type="string"),
         **(
             {}
             if ApprovalOperator is not None
@@ -153,6 +186,7 @@ with DAG(
         webhooks=SPEC_FILE,
         approved_plan_id=approved_plan_id,
         pool=WRITERS_POOL,  # shared with the bootstrap: one writer of the account at a time
+        outlets=[CHANGES],  # an event with the lost-call window, only when it wrote something
         retries=0,  # a stale plan stays stale
         on_failure_callback=alert_on_drift,
     )

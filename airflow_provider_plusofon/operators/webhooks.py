@@ -33,6 +33,8 @@ class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOpera
     a field left as ``None`` is never compared and never changed. Lists (``fields``,
     ``headers``, ``params``) compare as sets.
 
+    Emits a changes event when it wrote something, as :class:`EnsureWebhooksOperator` does.
+
     Returns (XCom) ``{"action": "created"|"updated"|"deleted"|"unchanged", "webhook_id": ...,
     "changes": {...}, "dry_run": bool}``, with ``changes`` described as in
     :class:`EnsureWebhooksOperator`'s summary; header values never appear in it.
@@ -135,6 +137,7 @@ class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOpera
         from airflow_provider_plusofon.webhooks.reconcile import ensure_webhook
 
         spec, webhook_id = self._validated()
+        client_id = self.changes_account()
         absent = self.state == "absent"
         summary = ensure_webhook(
             self.hook.client,
@@ -145,6 +148,7 @@ class PlusofonWebhookOperator(RenderedSecretsMixin, PlusofonHookMixin, BaseOpera
             dry_run=self.is_dry_run,
             log=self.log,
         )
+        self.emit_changes(context, client_id, summary)
         result = self._result(summary, absent=absent, webhook_id=webhook_id)
         self.log.info("Webhook #%s: %s%s", result["webhook_id"], result["action"], " (dry run)" * self.is_dry_run)
         return result
@@ -176,6 +180,11 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     Creates what is missing, updates what drifted (one full-body PUT each), leaves the rest;
     with ``prune`` also deletes what no spec declares. The plan is logged as a table before
     anything is written. Running it twice sends no write the second time.
+
+    With the account's changes asset among its ``outlets`` (an ``AssetAlias``, so that runs that
+    change nothing emit nothing; see :mod:`airflow_provider_plusofon.tasks.events`), a run that
+    wrote something emits an event on ``plusofon://<client_id>/webhooks/changes`` whose extra holds
+    the ids written, the ``plan_id`` and the lost-call ``window`` (``start``, ``end``).
 
     Returns (XCom) ``{"created": [...], "updated": [...], "deleted": [...], "unchanged": [...],
     "duplicates": {...}, "dry_run": bool, "plan_id": "plan-…", "plan_text": "…"}``, each item with
@@ -230,9 +239,11 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_plusofon.webhooks.reconcile import ensure_webhooks
 
-        return ensure_webhooks(
+        specs = self.load_specs(context)
+        client_id = self.changes_account()
+        summary = ensure_webhooks(
             self.hook.client,
-            self.load_specs(context),
+            specs,
             prune=self.prune,
             dry_run=self.is_dry_run,
             max_deletes=self.max_deletes,
@@ -240,3 +251,5 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
             approved_plan_id=self.approved_plan_id or None,
             log=self.log,
         )
+        self.emit_changes(context, client_id, summary)
+        return summary

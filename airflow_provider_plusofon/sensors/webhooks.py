@@ -39,6 +39,9 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     is logged and, once satisfied, returned as XCom. Bad credentials and invalid specs fail the
     task at once; an API that is down or rate limited (after the hook's retries) means "not yet".
 
+    With the account's ``plusofon://<client_id>/webhooks`` asset among its ``outlets``, the event
+    Airflow emits when it succeeds has ``{"status": "verified", "verified_at": ...}`` as its extra.
+
     :param webhooks: a list of specs, or a path to a YAML/JSON file of them (templated).
     :param plusofon_conn_id: the Plusofon connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (default from
@@ -109,14 +112,22 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            return self._verified(context, super().execute(context))
         raw, specs = self._load(context)
         # One try in the worker: when it is not satisfied (or the API is failing), waiting and
         # retrying belong to the triggerer, not to a worker slot held through backoff.
         first = self._check(specs, self.hook.get_conn(max_retries=0))
         if first.is_done:
-            return first.xcom_value
+            return self._verified(context, first.xcom_value)
         self._defer(raw, end_time=time.time() + float(self.timeout))
+
+    def _verified(self, context: Context, result: Any) -> Any:
+        """The result, once the account's ``plusofon://`` asset outlets got the "verified" extra."""
+        if getattr(self, "outlets", None):
+            from airflow_provider_plusofon.tasks.events import emit_verified
+
+            emit_verified(list(self.outlets), context, str(self.hook.config.client_id))
+        return result
 
     def _defer(self, raw: list[Any], *, end_time: float | None) -> None:
         from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
@@ -141,7 +152,7 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         status = event.get("status")
         if status == "success":
             self._log_result(event["result"])
-            return event["result"]
+            return self._verified(context, event["result"])
         if status == "token_changed":
             # The specs were sealed with the old token: seal them with the new one and wait on.
             self.log.warning("Plusofon: %s; sealing the specs again and waiting on", event.get("message"))

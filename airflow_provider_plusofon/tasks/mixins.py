@@ -108,6 +108,31 @@ class PlusofonHookMixin:
     def hook(self) -> PlusofonHook:
         return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
 
+    def changes_account(self) -> str | None:
+        """The Client ID the task's asset events name, checked before any write (``None``: no outlets)."""
+        if not getattr(self, "outlets", None):
+            return None
+        from airflow_provider_plusofon.assets.uris import asset_uri
+
+        client_id = str(self.hook.config.client_id)
+        asset_uri(client_id)  # a Client ID no asset URI can name fails here, not after the writes
+        return client_id
+
+    def emit_changes(self, context: Context, client_id: str | None, summary: dict[str, Any]) -> None:
+        """Emit the changes event of what the run wrote (see :mod:`airflow_provider_plusofon.tasks.events`)."""
+        if client_id is None:
+            return
+        import pendulum
+
+        from airflow_provider_plusofon.tasks.events import changes_extra, emit_changes
+
+        extra = changes_extra(summary, context, client_id, pendulum.now("UTC"))
+        emit_changes(list(getattr(self, "outlets", [])), context, client_id, extra)
+        if extra is not None:
+            self.log.info(  # type: ignore[attr-defined]
+                "Plusofon changes event: lost-call window %s to %s", extra["window"]["start"], extra["window"]["end"]
+            )
+
 
 class WebhookSpecsMixin(RenderedSecretsMixin, PlusofonHookMixin):
     """

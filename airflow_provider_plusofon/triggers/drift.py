@@ -6,17 +6,20 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
-from airflow_provider_plusofon.triggers.supervisor import connection_config, freeze_long_lived_objects, one_at_a_time
-from airflow_provider_plusofon.triggers.templates import refuse_literal_secrets, render_templates
-from airflow_provider_plusofon.webhooks.drift import DriftState, observe
-from airflow_provider_plusofon.webhooks.spec import WebhookSpec, parse_specs
-from airflow_provider_plusofon.webhooks.watch import AccountReader, Waiter, shared_reader, take_turn
+from airflow_provider_plusofon.triggers.templates import refuse_literal_secrets
+
+if TYPE_CHECKING:
+    from airflow_provider_plusofon.webhooks.drift import DriftState
+    from airflow_provider_plusofon.webhooks.watch import AccountReader, Waiter
+
+# The trigger is built where its DAG is parsed (an AssetWatcher holds it): what it needs to watch
+# (the core, httpx) is imported in the triggerer, when it runs.
 
 # While the account matches, "last seen matching" is stored at most this often (it is only read
 # after a restart, and a stale one only widens the lost-call window: more reloaded, nothing lost).
@@ -47,6 +50,8 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         credentials as templates (``{{ var.value.NAME }}``, ``{{ conn.ID.password }}``), rendered
         in the triggerer: the kwargs are stored in the serialized DAG, so a value in clear is refused.
     :param plusofon_conn_id: the Plusofon connection.
+    :param params: values for ``{{ params.NAME }}`` in the specs (a DAG's default params, say);
+        stored in the kwargs, so nothing secret.
     :param poll_interval: seconds between reads of the account (60 by default).
     :param max_workers: requests the account's shared reader may have in flight at once.
     """
@@ -55,6 +60,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         self,
         webhooks: list[dict[str, Any]],
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
+        params: dict[str, Any] | None = None,
         poll_interval: float = 60.0,
         max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
@@ -62,6 +68,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         refuse_literal_secrets(webhooks, owner=type(self).__name__)
         self.webhooks = webhooks
         self.plusofon_conn_id = plusofon_conn_id
+        self.params = dict(params or {})
         self.poll_interval = float(poll_interval)
         self.max_workers = max_workers
         self._state: DriftState | None = None
@@ -73,12 +80,15 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
             {
                 "webhooks": self.webhooks,
                 "plusofon_conn_id": self.plusofon_conn_id,
+                "params": self.params,
                 "poll_interval": self.poll_interval,
                 "max_workers": self.max_workers,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_plusofon.triggers.supervisor import freeze_long_lived_objects
+
         freeze_long_lived_objects()
         self._stored = self._state = await self._load_state()
         said = None
@@ -99,14 +109,21 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
             await asyncio.sleep(self.poll_interval)
 
     async def _subscribe(self) -> tuple[AccountReader, Waiter]:
+        from airflow_provider_plusofon.triggers.supervisor import connection_config, one_at_a_time
+        from airflow_provider_plusofon.triggers.templates import render_templates
+        from airflow_provider_plusofon.webhooks.spec import parse_specs
+        from airflow_provider_plusofon.webhooks.watch import shared_reader, take_turn
+
         await take_turn()
         config = await connection_config(self.plusofon_conn_id)
-        specs: list[WebhookSpec] = parse_specs(await one_at_a_time(lambda: render_templates(self.webhooks)))
+        specs = parse_specs(await one_at_a_time(lambda: render_templates(self.webhooks, self.params)))
         reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log)
         return reader, reader.subscribe(specs, sealed=False, sealed_by_0_1=False, interval=self.poll_interval)
 
     async def _watch(self, waiter: Waiter) -> AsyncIterator[TriggerEvent]:
         """Each drift event; the state it leaves is stored before the event is handed on."""
+        from airflow_provider_plusofon.webhooks.drift import observe
+
         said = None
         while True:
             check = await waiter.next()
@@ -141,6 +158,9 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         return f"{STATE_KEY}_{digest}"
 
     async def _load_state(self) -> DriftState | None:
+        from airflow_provider_plusofon.triggers.supervisor import one_at_a_time
+        from airflow_provider_plusofon.webhooks.drift import DriftState
+
         try:
             store = getattr(self, "asset_state_store", None)
             if store is not None:
@@ -151,6 +171,8 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
             return None
 
     async def _save_state(self, state: DriftState) -> None:
+        from airflow_provider_plusofon.triggers.supervisor import one_at_a_time
+
         try:
             store = getattr(self, "asset_state_store", None)
             if store is not None:

@@ -72,11 +72,14 @@ class _Connections:
         return BaseHook.get_connection(conn_id)
 
 
-def render_templates(webhooks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def render_templates(
+    webhooks: Sequence[Mapping[str, Any]], params: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """
-    The specs with every templated string rendered (``var`` and ``conn`` only: a triggerer has no
-    task context), and their secret values handed to Airflow's masker. Synchronous: Variables and
-    connections are read through the supervisor (run it with ``one_at_a_time``).
+    The specs with every templated string rendered (with ``var``, ``conn`` and the ``params``
+    given: a triggerer has no task context), and their secret values handed to Airflow's masker.
+    Synchronous: Variables and connections are read through the supervisor (run it with
+    ``one_at_a_time``).
 
     :raises WebhookSpecError: naming the spec and field of a template that does not render.
     """
@@ -84,7 +87,11 @@ def render_templates(webhooks: Sequence[Mapping[str, Any]]) -> list[dict[str, An
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    context = {"var": {"value": _Variables(False), "json": _Variables(True)}, "conn": _Connections()}
+    context = {
+        "var": {"value": _Variables(False), "json": _Variables(True)},
+        "conn": _Connections(),
+        "params": dict(params or {}),
+    }
     problems: list[str] = []
 
     def render(value: Any, where: str) -> Any:

@@ -13,6 +13,7 @@ EXPECTED = {
     "plusofon_webhook_audit": {"plan_webhooks", "needs_repair", "approve_repair", "repair_webhooks", "report_drift"},
     "plusofon_call_pipeline": {"wait_for_webhooks", "load_call_records"},
     "plusofon_webhook_fleet": {"fleet", "audit_account", "approved", "repair_account", "fleet_summary"},
+    "plusofon_call_backfill": {"lost_call_windows", "reload_calls"},
 }
 
 

@@ -76,6 +76,25 @@ def staging_specs() -> list[dict]:
     return raw
 
 
+CHANGES = "plusofon://10553/webhooks/changes"
+
+
+def changes_events() -> list[dict]:
+    """The extras of the events on the emulator account's changes asset, oldest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == CHANGES)
+            .order_by(AssetEvent.id)
+            .all()
+        )
+        return [dict(row.extra or {}) for row in rows]
+
+
 def state_of(emulator) -> list[tuple[str, str, str]]:
     return sorted((w["url"], w["event"], w["type_call"]) for w in emulator.webhooks())
 
@@ -141,6 +160,7 @@ def drift_one_webhook(env) -> dict:
 def test_audit_of_a_clean_account_asks_nobody_and_writes_nothing(env, dagbag):
     dagbag.dags["plusofon_bootstrap_webhooks"].test()
     env.state.clear_requests()
+    before = changes_events()
     clean = dagbag.dags[AUDIT].test()
     assert clean.state == "success"
     states = task_states(clean)
@@ -148,15 +168,30 @@ def test_audit_of_a_clean_account_asks_nobody_and_writes_nothing(env, dagbag):
     assert states["approve_repair"] == states["repair_webhooks"] == "skipped"
     assert states["report_drift"] == "success"
     assert writes(env) == []
+    assert changes_events() == before  # nothing changed: no event for the backfill
+
+
+def assert_one_changes_event(before: list[dict], run, updated: list[int]) -> dict:
+    """The repair emitted one changes event: what it wrote, its plan, the lost-call window."""
+    [event] = changes_events()[len(before) :]
+    assert event["changed"] is True and event["client_id"] == "10553"
+    assert (event["created"], event["updated"], event["deleted"]) == ([], updated, [])
+    assert event["plan_id"] == xcoms(run)["repair_webhooks"]["plan_id"]
+    window = event["window"]
+    assert window["start"] is None or window["start"] < window["end"]
+    assert window["start_from"] in (None, "previous successful run")  # not started by a drift event
+    return event
 
 
 @needs_hitl
 def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, caplog):
     dagbag.dags["plusofon_bootstrap_webhooks"].test()
     drifted = drift_one_webhook(env)
+    before = changes_events()
     with Approver(AUDIT, "approve_repair", "Approve", user="ops-reviewer") as approver:
         run = dagbag.dags[AUDIT].test()
     assert run.state == "success"
+    event = assert_one_changes_event(before, run, [drifted["id"]])
     assert task_states(run) == dict.fromkeys(
         ("plan_webhooks", "needs_repair", "approve_repair", "repair_webhooks", "report_drift"), "success"
     )
@@ -174,16 +209,19 @@ def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, c
     assert env.state.get(drifted["id"])["type_style"] == "long"
     assert alerts(caplog) == 0
     output = capsys.readouterr()
-    assert_no_secret(output.out + output.err + approver.body + json.dumps(xcoms(run)), HEADER_SECRET, TOKEN)
+    shown = output.out + output.err + approver.body + json.dumps([xcoms(run), event])
+    assert_no_secret(shown, HEADER_SECRET, TOKEN)
 
 
 @needs_hitl
 def test_audit_rejected_writes_nothing_and_says_who_rejected(env, dagbag, capsys, caplog):
     dagbag.dags["plusofon_bootstrap_webhooks"].test()
     drifted = drift_one_webhook(env)
+    before = changes_events()
     with Approver(AUDIT, "approve_repair", "Reject", user="night-shift"):
         run = dagbag.dags[AUDIT].test()
     assert run.state == "failed"
+    assert changes_events() == before
     states = task_states(run)
     assert (states["approve_repair"], states["repair_webhooks"], states["report_drift"]) == (
         "success",
@@ -252,8 +290,10 @@ def test_audit_on_airflow_3_0_repairs_only_a_plan_approved_in_the_run_conf(env, 
     assert writes(env) == []
     assert alerts(caplog) == 2  # the unapproved drift, then the stale plan
 
+    before = changes_events()
     repaired = dag_bag(str(EXAMPLE_DAGS)).dags[AUDIT].test(run_conf={"approved_plan_id": plan_id})
     assert repaired.state == "success"
+    assert_one_changes_event(before, repaired, [drifted["id"]])
     assert xcoms(repaired)["repair_webhooks"]["plan_id"] == plan_id
     assert writes(env) == ["PUT"]
     assert env.state.get(drifted["id"])["type_style"] == "long"

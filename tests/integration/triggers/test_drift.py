@@ -11,6 +11,7 @@ import pytest
 
 from airflow_provider_plusofon.exceptions import WebhookSpecError
 from airflow_provider_plusofon.triggers import drift as drift_module
+from airflow_provider_plusofon.triggers import templates
 from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
 
 pytestmark = pytest.mark.integration
@@ -188,7 +189,7 @@ def test_a_template_that_does_not_render_is_logged_once_and_tried_again(emulator
     emulator_conn.seed(matching())
     logged = Lines()
     monkeypatch.setattr(PlusofonWebhookDriftTrigger, "log", property(lambda self: logged))
-    monkeypatch.setattr(drift_module, "render_templates", counting(drift_module.render_templates))
+    monkeypatch.setattr(templates, "render_templates", counting(templates.render_templates))
     specs = [{**SPECS[0], "headers": [{"name": "X-Key", "value": "{{ var.value.no_such_variable }}"}]}]
     trigger = PlusofonWebhookDriftTrigger(webhooks=specs, poll_interval=0.01)
 
@@ -219,7 +220,13 @@ def test_the_kwargs_round_trip_and_name_one_state_variable_per_watch():
     trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="acme", poll_interval=30)
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_plusofon.triggers.drift.PlusofonWebhookDriftTrigger"
-    assert kwargs == {"webhooks": SPECS, "plusofon_conn_id": "acme", "poll_interval": 30.0, "max_workers": 8}
+    assert kwargs == {
+        "webhooks": SPECS,
+        "plusofon_conn_id": "acme",
+        "params": {},
+        "poll_interval": 30.0,
+        "max_workers": 8,
+    }
     again = PlusofonWebhookDriftTrigger(**json.loads(json.dumps(kwargs)))
     assert again.state_variable == trigger.state_variable
     other = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="other")

@@ -1,0 +1,99 @@
+"""The asset events our tasks emit (issue 23): what a repair changed, and which calls it may have lost.
+
+A task that changed an account's webhooks says so on the account's changes asset
+(``plusofon://<client_id>/webhooks/changes``), with the ids it wrote, the plan's id and the
+**lost-call window**: from when the account was last known to match its specs to when the repair
+finished, the hours of calls the pipelines must reload. The window starts at the earliest "last
+seen matching" of the drift events that started this run, else at the end of this DAG's previous
+successful run, else it is unknown (``None``).
+
+Airflow emits an event for each ``Asset`` outlet whenever the task succeeds; only an
+``AssetAlias`` outlet emits an event when the task adds one. So: with an ``AssetAlias`` among the
+outlets, the changes event is added to it only when something changed; a ``plusofon://`` ``Asset``
+outlet of the account gets the same extra, or ``{"changed": false}`` when nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pendulum
+
+from airflow_provider_plusofon.assets.uris import SCHEME, asset_uri
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return pendulum.instance(value).in_timezone("UTC").isoformat() if hasattr(value, "tzinfo") else str(value)
+
+
+def lost_call_window(context: Mapping[str, Any], client_id: str, finished_at: pendulum.DateTime) -> dict[str, Any]:
+    """
+    The hours of calls the account may have sent nowhere, as ISO 8601 times (UTC).
+
+    :return: ``{"start": ... or None, "end": ..., "start_from": "drift event" | "previous
+        successful run" | None}``.
+    """
+    drift = asset_uri(client_id, "drift")
+    starts = []
+    events = context.get("triggering_asset_events") or {}
+    for key in events:
+        for event in events[key]:
+            uri = getattr(getattr(event, "asset", None), "uri", None)
+            payload = (getattr(event, "extra", None) or {}).get("payload") or {}
+            if uri == drift and isinstance(payload, Mapping) and payload.get("status") == "drift":
+                starts.append(payload.get("last_matching_at"))
+    end = finished_at.in_timezone("UTC").isoformat()
+    if starts:
+        known = [s for s in starts if isinstance(s, str)]
+        # One drift event that never saw the account matching leaves the start unknown.
+        start = min(known, key=pendulum.parse) if len(known) == len(starts) else None
+        return {"start": start, "end": end, "start_from": "drift event" if start else None}
+    previous = _iso(context.get("prev_end_date_success"))
+    return {"start": previous, "end": end, "start_from": "previous successful run" if previous else None}
+
+
+def changes_extra(
+    summary: Mapping[str, Any], context: Mapping[str, Any], client_id: str, finished_at: pendulum.DateTime
+) -> dict[str, Any] | None:
+    """The extra of a changes event for what a run wrote; ``None`` when it wrote nothing (or was a dry run)."""
+    written = {kind: [item.get("id") for item in summary.get(kind) or []] for kind in ("created", "updated", "deleted")}
+    if summary.get("dry_run") or not any(written.values()):
+        return None
+    return {
+        "changed": True,
+        "client_id": client_id,
+        "plan_id": summary.get("plan_id"),
+        **written,
+        "window": lost_call_window(context, client_id, finished_at),
+    }
+
+
+def emit_changes(outlets: list[Any], context: Mapping[str, Any], client_id: str, extra: dict[str, Any] | None) -> None:
+    """Put the changes event on the task's outlets (see the module's docstring)."""
+    from airflow.sdk import Asset, AssetAlias
+
+    ours = {asset_uri(client_id), asset_uri(client_id, "changes")}
+    for outlet in outlets:
+        if isinstance(outlet, AssetAlias):
+            if extra is not None:
+                context["outlet_events"][outlet].add(Asset(asset_uri(client_id, "changes")), extra=extra)
+        elif isinstance(outlet, Asset) and outlet.uri in ours:
+            context["outlet_events"][outlet].extra = extra if extra is not None else {"changed": False}
+
+
+def verified_extra(client_id: str, at: pendulum.DateTime) -> dict[str, Any]:
+    """The extra of the sensor's event on the account's webhooks asset: they were all there."""
+    return {"status": "verified", "client_id": client_id, "verified_at": at.in_timezone("UTC").isoformat()}
+
+
+def emit_verified(outlets: list[Any], context: Mapping[str, Any], client_id: str) -> None:
+    """Give the account's ``plusofon://`` asset outlets the sensor's "verified" extra."""
+    from airflow.sdk import Asset
+
+    extra = verified_extra(client_id, pendulum.now("UTC"))
+    for outlet in outlets:
+        if isinstance(outlet, Asset) and outlet.uri.startswith(f"{SCHEME}://{client_id}/"):
+            context["outlet_events"][outlet].extra = extra
