@@ -9,9 +9,11 @@ bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
    trigger picked up by the triggerer, while the account has no webhooks;
 2. bootstraps the account (``plusofon_bootstrap_webhooks``): the waiting pipeline must then finish;
 3. runs the audit, which must find nothing to change;
-4. changes a webhook by hand, runs the audit again: its approval task must wait for input, show
-   the plan through the public REST API, and on a reviewer's approval there (logged in with a
-   password, as a person is) apply that plan with one write;
+4. changes a webhook by hand (``live_assets.py``): the audit's drift watcher must emit one event,
+   which starts one audit run by itself; its approval task must wait for input, show the plan
+   through the public REST API, and on a reviewer's approval there (logged in with a password, as
+   a person is) apply that plan with one write; the repair's changes event must start one
+   backfill run with the lost-call window, and nothing must follow from the repair's own writes;
 5. runs the fleet DAG over 20 accounts (``live_fleet.py``): an audit, then an approved repair;
 6. checks that neither the API token nor the header secret appears in any log file or in the
    metadata database, and stops everything it started.
@@ -51,11 +53,10 @@ from live_approval import (  # noqa: E402
     SECRETS,
     UI,
     LiveFailed,
-    approve_by_run_conf,
-    approve_in_the_ui,
     check,
     say,
 )
+from live_assets import drift_to_backfill, watcher_env  # noqa: E402
 from live_celery import celery_env, check_both_workers_worked, ensure_celery, start_redis, worker_services  # noqa: E402
 from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
 
@@ -106,6 +107,8 @@ class Deployment:
             "AIRFLOW_CONN_PLUSOFON_DEFAULT": emulator.connection_env(),
             "AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET": HEADER_SECRET,
             "PLUSOFON_EXAMPLE_POKE_INTERVAL": "2",
+            "PLUSOFON_CLIENT_ID": CLIENT_ID,
+            **watcher_env(),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{REVIEWER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         }
@@ -249,7 +252,7 @@ def live(workdir: Path) -> None:
         dag_ids = ("plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit")
         deployment.wait_for(
             "the example DAGs to be parsed",
-            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 5,
+            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 6,
         )
 
         say("3. The call pipeline, with no webhooks on the account: its sensor must defer")
@@ -286,30 +289,17 @@ def live(workdir: Path) -> None:
         say(f"   {state}")
 
         say("6. The audit: a dry-run plan that must find nothing to change")
-        deployment.cli("dags", "unpause", "plusofon_webhook_audit")
+        deployment.cli("dags", "unpause", "plusofon_call_backfill")
+        deployment.cli("dags", "unpause", "plusofon_webhook_audit")  # its drift watcher starts too
+        deployment.cli("dags", "trigger", AUDIT)
         state = deployment.wait_for("the audit run to finish", lambda: deployment.finished(dag_ids[2]))
         check(state == "success", f"the audit run ended {state} (drift found, or it failed)")
         writes = [r for r in emulator.requests() if r["method"] != "GET"]
         check(len(writes) == 3, f"expected the bootstrap's 3 creates and nothing else, got {len(writes)} writes")
         say(f"   {state}; writes to the account in the whole run: {len(writes)} (the bootstrap's creates)")
 
-        say("7. A webhook changed by hand; the audit must ask for approval, and apply what was approved")
-        drifted = next(w for w in emulator.webhooks() if w["event"] == "create")
-        account = requests.Session()
-        account.headers.update({"Client": CLIENT_ID, "Authorization": f"Bearer {TOKEN}"})
-        edited = {k: v for k, v in drifted.items() if k not in ("id", "type")} | {"type_style": "short"}
-        check(account.put(f"{emulator.base_url}/api/v1/webhooks/{drifted['id']}", json=edited, timeout=10).ok, "edit")
-        mark = len(emulator.requests())
-        deployment.cli("dags", "trigger", AUDIT)
-        if deployment.airflow_version >= (3, 1):
-            approve_in_the_ui(deployment, drifted["id"])
-        else:
-            approve_by_run_conf(deployment, emulator, mark)
-        state = deployment.wait_for("the approved audit run to finish", lambda: deployment.finished(AUDIT))
-        writes = [f"{r['method']} {r['path']}" for r in emulator.requests()[mark:] if r["method"] != "GET"]
-        check(state == "success", f"the approved audit run ended {state}")
-        check(writes == [f"PUT /api/v1/webhooks/{drifted['id']}"], f"the approved repair wrote {writes}")
-        say(f"   run {state}; writes: {', '.join(writes)}")
+        say("7. A webhook changed by hand: drift event -> audit run -> approved repair -> backfill run")
+        drift_to_backfill(deployment, emulator, CLIENT_ID, TOKEN)
 
         say("8. Specs handed over every way a DAG author writes them (plain, mapped, expand_kwargs, XCom, params)")
         deployment.cli("dags", "unpause", STYLES)

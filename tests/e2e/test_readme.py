@@ -7,6 +7,7 @@ port); a block another test runs names that test, and the test checks the name i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -75,6 +76,7 @@ RUN_HERE = {
     "from airflow_provider_plusofon.api import PlusofonClient": "test_the_client_example",
     "from airflow_provider_plusofon.emulator import running_emulator": "test_the_emulator_python_example",
     'pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]': "test_the_pytest_plugin_example",
+    "from airflow.sdk import DAG, Asset, AssetAlias, AssetWatcher": "test_the_event_driven_example_builds_its_dag",
 }
 
 
@@ -89,6 +91,23 @@ def test_every_block_of_the_readme_is_run_by_a_named_test():
             path, _, name = (f"tests/e2e/test_readme.py::{test}" if "::" not in test else test).partition("::")
             assert f"def {name}(" in (here if path.endswith("test_readme.py") else (REPO / path).read_text()), test
     assert unrun == [], f"README blocks no test runs: {unrun}"
+
+
+def test_the_event_driven_example_builds_its_dag():
+    from airflow.sdk import AssetAlias
+
+    from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
+
+    namespace: dict = {}
+    exec(compile(block("from airflow.sdk import DAG, Asset, AssetAlias, AssetWatcher"), "README", "exec"), namespace)
+    dag, drift = namespace["dag"], namespace["drift"]
+    assert drift.uri == "plusofon://10553/webhooks/drift"
+    [watcher] = drift.watchers
+    assert isinstance(watcher.trigger, PlusofonWebhookDriftTrigger)
+    assert list(dag.timetable.asset_condition.objects) == [drift]
+    assert dag.task_dict["repair"].outlets == [AssetAlias("plusofon_changes")]
+    kwargs = json.dumps(watcher.trigger.serialize()[1])
+    assert "{{ var.value.plusofon_crm_webhook_secret }}" in kwargs  # a template, rendered in the triggerer
 
 
 def free_port() -> int:

@@ -119,6 +119,21 @@ def test_deferrable_returns_at_once_when_satisfied(emulator_conn):
     assert sensor(deferrable=True).execute({})["all_satisfied"] is True
 
 
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferrable"])
+def test_a_satisfied_sensor_marks_the_accounts_asset_verified(emulator_conn, deferrable):
+    from airflow.sdk import Asset
+
+    from tests.unit.tasks.test_events import OutletEvents
+
+    emulator_conn.seed([{"url": CRM, "event": "create", "headers": [{"name": "X-Api-Key", "value": SECRET}]}])
+    emulator_conn.state.add({"url": CRM, "event": "destroy"})
+    webhooks = Asset("plusofon://10553/webhooks")
+    context = {"outlet_events": OutletEvents()}
+    sensor(deferrable=deferrable, outlets=[webhooks]).execute(context)
+    extra = context["outlet_events"][webhooks].extra
+    assert (extra["status"], extra["client_id"]) == ("verified", "10553")
+
+
 def test_deferrable_defers_to_the_trigger(emulator_conn):
     started = time.time()
     with pytest.raises(TaskDeferred) as deferred:

@@ -231,3 +231,19 @@ def test_the_kwargs_round_trip_and_name_one_state_variable_per_watch():
     assert again.state_variable == trigger.state_variable
     other = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="other")
     assert other.state_variable != trigger.state_variable
+
+
+def test_params_render_in_the_specs_as_a_dag_s_default_params_would(emulator_conn, variables):
+    emulator_conn.seed(matching())
+    specs = [{**spec, "url": spec["url"].replace("https://crm.example.com", "{{ params.base }}")} for spec in SPECS]
+    trigger = PlusofonWebhookDriftTrigger(
+        webhooks=specs, params={"base": "https://crm.example.com"}, poll_interval=0.02
+    )
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with Watch(trigger, emulator_conn) as watch:
+            await watch.reads(3)
+            return watch.events
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == []  # rendered, the specs match the account
+    assert json.loads(next(iter(variables.values())))["last_matching_at"] is not None
