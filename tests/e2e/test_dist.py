@@ -91,6 +91,7 @@ def test_a_user_installing_the_wheel_gets_a_working_provider(built, tmp_path):
     assert found["import_errors"] == {}
     assert found["dags"] == [
         "plusofon_bootstrap_webhooks",
+        "plusofon_call_backfill",
         "plusofon_call_pipeline",
         "plusofon_webhook_audit",
         "plusofon_webhook_fleet",
