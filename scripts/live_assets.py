@@ -48,7 +48,9 @@ def wait_for_the_watcher(deployment: Any, client_id: str) -> str:
             "the watcher to keep its state in the asset's state store",
             lambda: deployment.query("SELECT value FROM asset_state_store WHERE key = 'plusofon_drift_state'"),
         )
-        check(json.loads(kept[0][0])["episode"] is None, f"the watcher saw drift on a matching account: {kept}")
+        check(
+            json.loads(kept[0][0]).get("episode", "?") is None, f"the watcher saw drift on a matching account: {kept}"
+        )
         return "the asset's state store"
     deployment.wait_for(
         "the watcher to keep its state in a Variable",
@@ -113,7 +115,9 @@ def drift_to_backfill(deployment: Any, emulator: Any, client_id: str, token: str
     )
     check([r[2] for r in backfill] == ["success"], f"the backfill runs ended {backfill}")
     reloaded = deployment.query(
-        "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'reload_calls'", BACKFILL, backfill[0][0]
+        "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'reload_calls' AND key = 'return_value'",
+        BACKFILL,
+        backfill[0][0],
     )
     [reload] = json.loads(reloaded[0][0])["reloaded"]
     check(reload["start"] <= _iso(edited_at) <= reload["end"], f"the reloaded window {reload} misses the edit")

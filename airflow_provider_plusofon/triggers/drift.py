@@ -46,29 +46,33 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
     names what drifted, never a value. Errors (bad credentials, templates that do not render) are
     logged and tried again each interval: a watcher does not end.
 
-    :param webhooks: the specs, as for ``EnsureWebhooksOperator``; header and param values and URL
-        credentials as templates (``{{ var.value.NAME }}``, ``{{ conn.ID.password }}``), rendered
+    Its kwargs hold the specs and params as JSON text: Airflow 3.0 to 3.3 link a watcher to its asset
+    by a hash of the kwargs, which changes once nested lists and dicts are stored and read back,
+    and then the watcher is never started (text keeps its hash).
+
+    :param webhooks: the specs (or their JSON text), as for ``EnsureWebhooksOperator``; header and
+        param values and URL credentials as templates (``{{ var.value.NAME }}``, ``{{ conn.ID.password }}``), rendered
         in the triggerer: the kwargs are stored in the serialized DAG, so a value in clear is refused.
     :param plusofon_conn_id: the Plusofon connection.
-    :param params: values for ``{{ params.NAME }}`` in the specs (a DAG's default params, say);
-        stored in the kwargs, so nothing secret.
+    :param params: values for ``{{ params.NAME }}`` in the specs (a DAG's default params, say), or
+        their JSON text; stored in the kwargs, so nothing secret.
     :param poll_interval: seconds between reads of the account (60 by default).
     :param max_workers: requests the account's shared reader may have in flight at once.
     """
 
     def __init__(
         self,
-        webhooks: list[dict[str, Any]],
+        webhooks: list[dict[str, Any]] | str,
         plusofon_conn_id: str = PlusofonHook.default_conn_name,
-        params: dict[str, Any] | None = None,
+        params: dict[str, Any] | str | None = None,
         poll_interval: float = 60.0,
         max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         super().__init__()
-        refuse_literal_secrets(webhooks, owner=type(self).__name__)
-        self.webhooks = webhooks
+        self.webhooks: list[dict[str, Any]] = json.loads(webhooks) if isinstance(webhooks, str) else list(webhooks)
+        refuse_literal_secrets(self.webhooks, owner=type(self).__name__)
         self.plusofon_conn_id = plusofon_conn_id
-        self.params = dict(params or {})
+        self.params: dict[str, Any] = json.loads(params) if isinstance(params, str) else dict(params or {})
         self.poll_interval = float(poll_interval)
         self.max_workers = max_workers
         self._state: DriftState | None = None
@@ -78,9 +82,9 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "webhooks": self.webhooks,
+                "webhooks": json.dumps(self.webhooks, sort_keys=True),
                 "plusofon_conn_id": self.plusofon_conn_id,
-                "params": self.params,
+                "params": json.dumps(self.params, sort_keys=True),
                 "poll_interval": self.poll_interval,
                 "max_workers": self.max_workers,
             },
@@ -164,7 +168,8 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         try:
             store = getattr(self, "asset_state_store", None)
             if store is not None:
-                return DriftState.from_json(await store.aget(STATE_KEY))
+                kept = await store.aget(STATE_KEY)
+                return DriftState.from_json(kept if kept is None or isinstance(kept, str) else json.dumps(kept))
             return DriftState.from_json(await one_at_a_time(lambda: _get_variable(self.state_variable)))
         except Exception as error:
             self.log.warning("Plusofon drift state could not be read, starting afresh: %s", error)
@@ -176,7 +181,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         try:
             store = getattr(self, "asset_state_store", None)
             if store is not None:
-                await store.aset(STATE_KEY, state.to_json())
+                await store.aset(STATE_KEY, json.loads(state.to_json()))  # a JSON value, as the store keeps them
             else:
                 await one_at_a_time(lambda: _set_variable(self.state_variable, state.to_json()))
             self._stored = state

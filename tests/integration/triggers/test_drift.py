@@ -154,7 +154,7 @@ def test_on_3_3_the_state_is_kept_in_the_asset_state_store(emulator_conn, variab
 
     assert len(asyncio.run(run_once())) == 1
     assert asyncio.run(run_once()) == []
-    assert json.loads(store.kept["plusofon_drift_state"])["episode"].startswith("drift-")
+    assert store.kept["plusofon_drift_state"]["episode"].startswith("drift-")
     assert variables == {}
 
 
@@ -221,13 +221,14 @@ def test_the_kwargs_round_trip_and_name_one_state_variable_per_watch():
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_plusofon.triggers.drift.PlusofonWebhookDriftTrigger"
     assert kwargs == {
-        "webhooks": SPECS,
+        "webhooks": json.dumps(SPECS, sort_keys=True),
         "plusofon_conn_id": "acme",
-        "params": {},
+        "params": "{}",
         "poll_interval": 30.0,
         "max_workers": 8,
     }
     again = PlusofonWebhookDriftTrigger(**json.loads(json.dumps(kwargs)))
+    assert again.webhooks == SPECS and again.serialize() == trigger.serialize()
     assert again.state_variable == trigger.state_variable
     other = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="other")
     assert other.state_variable != trigger.state_variable
@@ -247,3 +248,22 @@ def test_params_render_in_the_specs_as_a_dag_s_default_params_would(emulator_con
 
     assert asyncio.run(asyncio.wait_for(scenario(), 30)) == []  # rendered, the specs match the account
     assert json.loads(next(iter(variables.values())))["last_matching_at"] is not None
+
+
+def test_airflow_links_the_watcher_to_its_asset_its_kwargs_hash_the_same_once_stored():
+    # The DAG processor links a watcher to its asset by this hash, computed before and after the
+    # trigger row is stored: when the two differ, the watcher is never started (no error anywhere).
+    from airflow.models.trigger import Trigger
+    from airflow.triggers.base import BaseEventTrigger
+
+    try:
+        from airflow.serialization.encoders import encode_trigger
+    except ImportError:  # Airflow 3.0 to 3.2
+        from airflow.serialization.serialized_objects import _encode_trigger as encode_trigger
+
+    trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, params={"base": "https://crm.example.com"})
+    encoded = encode_trigger(trigger)
+    stored = Trigger(classpath=encoded["classpath"], kwargs=encoded["kwargs"])
+    assert BaseEventTrigger.hash(stored.classpath, stored.kwargs) == BaseEventTrigger.hash(
+        encoded["classpath"], encoded["kwargs"]
+    )
