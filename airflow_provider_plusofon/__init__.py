@@ -33,6 +33,8 @@ _MODULES: dict[str, Any] = {
             ],
         }
     ],
+    # Airflow 3.2+: `airflow plusofon-webhooks validate|plan|export` (earlier releases ignore the key).
+    "cli": ["airflow_provider_plusofon.cli.definition.get_cli_commands"],
     "asset-uris": [
         {
             "schemes": ["plusofon"],

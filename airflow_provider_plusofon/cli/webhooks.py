@@ -247,14 +247,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # A command line's output is its result; Airflow's INFO lines (read when first imported) are noise.
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    return execute(args.run, args)
+
+
+def execute(run: Callable[[argparse.Namespace, TextIO], int], args: argparse.Namespace) -> int:
+    """Run one command: its result on standard output, an error as one line on stderr; the exit code."""
     results = sys.stdout
     try:
         # Only results go to standard output (a plan's JSON, an exported file): whatever Airflow or
         # a library prints or logs meanwhile (Airflow 3.0 logs each connection it reads) goes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
-            return int(args.run(args, results))
+            return int(run(args, results))
     except Exception as error:
-        if args.debug:
+        if getattr(args, "debug", False):
             raise
         if isinstance(error, WebhookSpecError):
             for problem in error.problems:

@@ -4,6 +4,7 @@ host (``airflow connections add``, ``airflow variables set``: the metadata datab
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,3 +71,36 @@ def test_export_and_plan_read_the_metadata_database_as_airflows_cli_does(host, e
     assert "No changes" in planned.stdout
     assert SECRET not in planned.stdout + planned.stderr
     assert plusofon_webhooks(host, "validate", str(spec_file)).returncode == 0
+
+
+def airflow_version() -> tuple[int, int]:
+    from airflow import __version__
+
+    major, minor = __version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.mark.skipif(airflow_version() < (3, 2), reason="Airflow reads a provider's 'cli' key from 3.2")
+def test_airflow_s_own_cli_runs_the_same_commands(host, emulator_conn, tmp_path):
+    conn_id = "plusofon_cli_group"
+    airflow(
+        host,
+        "connections", "add", conn_id, "--conn-type", "plusofon", "--conn-login", emulator_conn.client_id,
+        "--conn-password", emulator_conn.token, "--conn-host", emulator_conn.base_url,
+    )  # fmt: skip
+    emulator_conn.seed([{"url": f"https://other.example.com/{i}", "event": "answer"} for i in range(20)])
+    spec_file = tmp_path / "one.yaml"
+    spec_file.write_text("webhooks:\n  - url: https://crm.example.com/group\n    event: create\n")
+    command = [str(Path(sys.executable).with_name("airflow")), "plusofon-webhooks"]
+    ours = plusofon_webhooks(host, "plan", str(spec_file), "--conn-id", conn_id, "--json")
+    theirs = subprocess.run(
+        [*command, "plan", str(spec_file), "--conn-id", conn_id, "--json"],
+        capture_output=True, text=True, env=host, timeout=120,
+    )  # fmt: skip
+    assert (ours.returncode, theirs.returncode) == (2, 2), theirs.stderr[-2000:]  # one webhook to create
+    assert json.loads(theirs.stdout)["plan_id"] == json.loads(ours.stdout)["plan_id"]
+    invalid = tmp_path / "bad.yaml"
+    invalid.write_text("webhooks:\n  - url: not-a-url\n    event: create\n")
+    failed = subprocess.run([*command, "validate", str(invalid)], capture_output=True, text=True, env=host, timeout=120)
+    assert failed.returncode == 1 and "url" in failed.stderr
+    assert not [r for r in emulator_conn.requests() if r["method"] != "GET"]

@@ -119,3 +119,20 @@ def test_provider_info_loads_only_the_settings_table():
             "airflow_provider_plusofon.exceptions",
         ]
     )
+
+
+def test_the_cli_key_gives_airflow_the_plusofon_webhooks_commands():
+    import importlib
+
+    from airflow_provider_plusofon import get_provider_info
+
+    [path] = get_provider_info()["cli"]
+    module, _, name = path.rpartition(".")
+    [group] = getattr(importlib.import_module(module), name)()
+    assert group.name == "plusofon-webhooks"
+    flags = {command.name: {flag for arg in command.args for flag in arg.flags} for command in group.subcommands}
+    assert flags == {
+        "validate": {"files", "--param", "--stand-ins", "--debug"},
+        "plan": {"file", "--conn-id", "--param", "--prune", "--json", "--debug"},
+        "export": {"--conn-id", "--output", "--force", "--rewrite-url", "--debug"},
+    }
