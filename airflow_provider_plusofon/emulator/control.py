@@ -56,6 +56,10 @@ def _clear_faults(emulator: PlusofonEmulator, account: Account, body: Any) -> An
     return OK
 
 
+def _release_held(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    return {**OK, "stored": account.state.release_held()}
+
+
 def _webhooks(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
     return account.webhooks()
 
@@ -76,6 +80,7 @@ CALLS: dict[tuple[str, str], Callable[[PlusofonEmulator, Account, Any], Any]] = 
     ("GET", "/faults"): _faults,
     ("POST", "/faults"): _inject,
     ("DELETE", "/faults"): _clear_faults,
+    ("POST", "/held/release"): _release_held,
     ("GET", "/webhooks"): _webhooks,
     ("PUT", "/webhooks"): _seed,
     ("POST", "/webhooks"): _seed,

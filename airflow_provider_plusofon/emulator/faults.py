@@ -44,6 +44,8 @@ class Fault:
     :param message: the message of a ``success_false`` fault.
     :param latency_ms: the delay of a ``latency`` fault.
     :param lag_ms: how long after a ``lagging_store`` fault the POST is stored.
+    :param held: a ``lagging_store`` POST is held until the test releases it (the account's
+        ``state.release_held()``, or ``POST /__emulator__/held/release``) instead of after ``lag_ms``.
     :param location: where a ``redirect`` fault points.
     :param overrides: fields a ``paginator`` fault sets in the list answer (``None`` removes one).
     :param repeat_first_page: a ``paginator`` fault answers page 1 whatever page was asked.
@@ -65,6 +67,7 @@ class Fault:
     message: str = "Emulated failure"
     latency_ms: float = 0
     lag_ms: float = 200
+    held: bool = False
     location: str = "https://elsewhere.example/api/v1/webhooks"
     overrides: dict[str, Any] | None = None
     repeat_first_page: bool = False
@@ -117,6 +120,9 @@ def _success_false(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
 def _lagging_store(fault: Fault, exchange: Exchange, answer: Answer) -> Reply:
     body = decode(exchange.raw)
     if exchange.method == "POST" and exchange.path == LIST_PATH and not validate_body(body):
+        if fault.held:
+            exchange.account.state.hold(body)
+            raise Dropped
         timer = threading.Timer(fault.lag_ms / 1000, exchange.account.state.add, args=[body])
         timer.daemon = True
         timer.start()

@@ -80,6 +80,7 @@ class EmulatorState:
         self._webhooks: dict[int, dict[str, Any]] = {}
         self._next_id = 1
         self._requests: list[dict[str, Any]] = []
+        self._held: list[dict[str, Any]] = []
 
     # -- webhooks ---------------------------------------------------------------------------
 
@@ -102,6 +103,19 @@ class EmulatorState:
             self._next_id += 1
             self._webhooks[webhook_id] = _stored(webhook_id, body, self.webhook_type)
             return copy.deepcopy(self._webhooks[webhook_id])
+
+    def hold(self, body: Mapping[str, Any]) -> None:
+        """Keep a POST that was answered with nothing, to store when :meth:`release_held` says."""
+        with self._lock:
+            self._held.append(dict(body))
+
+    def release_held(self) -> int:
+        """Store the POSTs held so far, as a store that lags its answers finally does; how many."""
+        with self._lock:
+            held, self._held = self._held, []
+        for body in held:
+            self.add(body)
+        return len(held)
 
     def replace(self, webhook_id: int, body: Mapping[str, Any]) -> bool:
         """Replace every field of a webhook, as a full-body PUT does; False when it does not exist."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,33 @@ def dagbag(airflow_db):
     bag = dag_bag(str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     return bag
+
+
+class Beside(threading.Thread):
+    """A helper thread next to a DAG run: whatever it raises fails the test (see :meth:`check`)."""
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self._work, self.error = target, None
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as error:
+            self.error = error
+
+    def check(self, timeout: float = 60) -> None:
+        """Wait for it, and raise what it raised."""
+        self.join(timeout)
+        assert not self.is_alive(), "the helper thread never finished"
+        if self.error is not None:
+            raise self.error
+
+
+def wait_until(what: str, condition: Callable[[], bool], seconds: float = 30) -> None:
+    """Until ``condition()``; an error naming ``what`` when it never comes (a bound, not a race)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)

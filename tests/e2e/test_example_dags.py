@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import threading
-import time
 
 import pytest
 import yaml
@@ -13,7 +11,16 @@ import yaml
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 from airflow_provider_plusofon.webhooks.spec import parse_specs
 from tests.conftest import TOKEN
-from tests.e2e.conftest import EXAMPLE_DAGS, Approver, TimeoutSweep, assert_no_secret, dag_bag, hitl_available
+from tests.e2e.conftest import (
+    EXAMPLE_DAGS,
+    Approver,
+    Beside,
+    TimeoutSweep,
+    assert_no_secret,
+    dag_bag,
+    hitl_available,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -306,15 +313,14 @@ def test_pipeline_waits_behind_the_deferrable_sensor_until_webhooks_exist(env, d
     parse_specs(raw)
 
     def create_webhooks_once_the_sensor_waits() -> None:
-        deadline = time.monotonic() + 30
-        while len(env.requests("GET", "/api/v1/webhooks")) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the sensor checked, found nothing, and checks again from the trigger
+        # the sensor checked, found nothing, and checks again from the trigger
+        wait_until("the sensor's third check", lambda: len(env.requests("GET", "/api/v1/webhooks")) >= 3)
         EnsureWebhooksOperator(task_id="bootstrap_elsewhere", webhooks=raw).execute(context={})
 
-    worker = threading.Thread(target=create_webhooks_once_the_sensor_waits, daemon=True)
+    worker = Beside(create_webhooks_once_the_sensor_waits)
     worker.start()
     run = dagbag.dags["plusofon_call_pipeline"].test()
-    worker.join(30)
+    worker.check()
     assert run.state == "success"
     assert task_states(run) == {"wait_for_webhooks": "success", "load_call_records": "success"}
     loaded = xcoms(run)["load_call_records"]
@@ -331,15 +337,13 @@ def test_pipeline_in_reschedule_mode_frees_the_slot_and_checks_again(env, dagbag
     raw = staging_specs()
 
     def create_webhooks_once_the_sensor_checked() -> None:
-        deadline = time.monotonic() + 30
-        while not env.requests("GET", "/api/v1/webhooks") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until("the sensor's first check", lambda: bool(env.requests("GET", "/api/v1/webhooks")))
         EnsureWebhooksOperator(task_id="bootstrap_elsewhere", webhooks=raw).execute(context={})
 
-    worker = threading.Thread(target=create_webhooks_once_the_sensor_checked, daemon=True)
+    worker = Beside(create_webhooks_once_the_sensor_checked)
     worker.start()
     run = dag.test()
-    worker.join(30)
+    worker.check()
     assert run.state == "success"
     assert task_states(run) == {"wait_for_webhooks": "success", "load_call_records": "success"}
 

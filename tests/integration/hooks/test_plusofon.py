@@ -86,7 +86,7 @@ def test_a_429_pauses_the_other_workers_too(emulator_conn, monkeypatch):
     assert sorted(details) == [5, 6, 7]
     arrived = {(r["path"].rsplit("/", 1)[1], r["status"]): r["time"] for r in emulator_conn.requests("GET")}
     limited = arrived[("5", 429)]
-    assert arrived[("6", 200)] - limited < 0.2
+    # Only lower bounds: a loaded machine makes everything later, never earlier.
     # Without a shared pause #7 would go out as soon as #6 is answered, 0.3 s after the 429.
     assert arrived[("7", 200)] - limited >= 0.55
     assert arrived[("5", 200)] - limited >= 0.55
