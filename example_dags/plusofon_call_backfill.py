@@ -34,13 +34,12 @@ def window_of(extra: dict[str, Any]) -> dict[str, Any] | None:
     """The hours to reload for one changes event (``None`` when the event changed nothing)."""
     if not extra.get("changed"):
         return None
-    window = extra.get("window") or {}
-    end = pendulum.parse(window["end"])
-    start = pendulum.parse(window["start"]) if window.get("start") else end - UNKNOWN_START_LOOKBACK
+    end = pendulum.parse(extra["window_end"])
+    start = pendulum.parse(extra["window_start"]) if extra.get("window_start") else end - UNKNOWN_START_LOOKBACK
     return {
         "start": start.isoformat(),  # type: ignore[union-attr]
         "end": end.isoformat(),  # type: ignore[union-attr]
-        "start_known": bool(window.get("start")),
+        "start_known": bool(extra.get("window_start")),
         "plan_id": extra.get("plan_id"),
     }
 

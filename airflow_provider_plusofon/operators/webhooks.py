@@ -184,7 +184,8 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     With the account's changes asset among its ``outlets`` (an ``AssetAlias``, so that runs that
     change nothing emit nothing; see :mod:`airflow_provider_plusofon.tasks.events`), a run that
     wrote something emits an event on ``plusofon://<client_id>/webhooks/changes`` whose extra holds
-    the ids written, the ``plan_id`` and the lost-call ``window`` (``start``, ``end``).
+    the ids written (``created``, ``updated``, ``deleted``, comma-separated), the ``plan_id`` and
+    the lost-call window (``window_start``, ``window_end``).
 
     Returns (XCom) ``{"created": [...], "updated": [...], "deleted": [...], "unchanged": [...],
     "duplicates": {...}, "dry_run": bool, "plan_id": "plan-…", "plan_text": "…"}``, each item with

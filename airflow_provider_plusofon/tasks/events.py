@@ -2,10 +2,10 @@
 
 A task that changed an account's webhooks says so on the account's changes asset
 (``plusofon://<client_id>/webhooks/changes``), with the ids it wrote, the plan's id and the
-**lost-call window**: from when the account was last known to match its specs to when the repair
-finished, the hours of calls the pipelines must reload. The window starts at the earliest "last
-seen matching" of the drift events that started this run, else at the end of this DAG's previous
-successful run, else it is unknown (``None``).
+**lost-call window** (``window_start``, ``window_end``): from when the account was last known to
+match its specs to when the repair finished, the hours of calls the pipelines must reload. The
+window starts at the earliest "last seen matching" of the drift events that started this run, else
+at the end of this DAG's previous successful run, else it is unknown (``None``).
 
 Airflow emits an event for each ``Asset`` outlet whenever the task succeeds; only an
 ``AssetAlias`` outlet emits an event when the task adds one. So: with an ``AssetAlias`` among the
@@ -15,6 +15,7 @@ outlet of the account gets the same extra, or ``{"changed": false}`` when nothin
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,17 +25,20 @@ from airflow_provider_plusofon.assets.uris import SCHEME, asset_uri
 
 
 def _iso(value: Any) -> str | None:
-    if value is None:
+    """A context's time as ISO 8601 (UTC); ``None`` for none. Airflow hands some over as lazy
+    proxies, whose ``None`` is not ``None``."""
+    value = getattr(value, "__wrapped__", value)
+    if not isinstance(value, datetime.datetime):
         return None
-    return pendulum.instance(value).in_timezone("UTC").isoformat() if hasattr(value, "tzinfo") else str(value)
+    return pendulum.instance(value).in_timezone("UTC").isoformat()
 
 
 def lost_call_window(context: Mapping[str, Any], client_id: str, finished_at: pendulum.DateTime) -> dict[str, Any]:
     """
     The hours of calls the account may have sent nowhere, as ISO 8601 times (UTC).
 
-    :return: ``{"start": ... or None, "end": ..., "start_from": "drift event" | "previous
-        successful run" | None}``.
+    :return: ``{"window_start": ... or None, "window_end": ..., "window_start_from": "drift event" |
+        "previous successful run" | None}``.
     """
     drift = asset_uri(client_id, "drift")
     starts = []
@@ -50,24 +54,36 @@ def lost_call_window(context: Mapping[str, Any], client_id: str, finished_at: pe
         known = [s for s in starts if isinstance(s, str)]
         # One drift event that never saw the account matching leaves the start unknown.
         start = min(known, key=pendulum.parse) if len(known) == len(starts) else None
-        return {"start": start, "end": end, "start_from": "drift event" if start else None}
+        return {"window_start": start, "window_end": end, "window_start_from": "drift event" if start else None}
     previous = _iso(context.get("prev_end_date_success"))
-    return {"start": previous, "end": end, "start_from": "previous successful run" if previous else None}
+    return {
+        "window_start": previous,
+        "window_end": end,
+        "window_start_from": "previous successful run" if previous else None,
+    }
 
 
 def changes_extra(
     summary: Mapping[str, Any], context: Mapping[str, Any], client_id: str, finished_at: pendulum.DateTime
 ) -> dict[str, Any] | None:
-    """The extra of a changes event for what a run wrote; ``None`` when it wrote nothing (or was a dry run)."""
-    written = {kind: [item.get("id") for item in summary.get(kind) or []] for kind in ("created", "updated", "deleted")}
-    if summary.get("dry_run") or not any(written.values()):
+    """
+    The extra of a changes event for what a run wrote; ``None`` when it wrote nothing (or was a dry run).
+
+    Flat, every value a string, a boolean or ``None`` (the ids comma-separated): Airflow 3.0 fails
+    a task whose alias event's extra holds a list or a mapping.
+    """
+    written = {
+        kind: ",".join(str(item.get("id")) for item in summary.get(kind) or [] if item.get("id") is not None)
+        for kind in ("created", "updated", "deleted")
+    }
+    if summary.get("dry_run") or not any(summary.get(kind) for kind in written):
         return None
     return {
         "changed": True,
         "client_id": client_id,
         "plan_id": summary.get("plan_id"),
         **written,
-        "window": lost_call_window(context, client_id, finished_at),
+        **lost_call_window(context, client_id, finished_at),
     }
 
 

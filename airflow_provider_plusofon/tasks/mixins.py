@@ -130,7 +130,7 @@ class PlusofonHookMixin:
         emit_changes(list(getattr(self, "outlets", [])), context, client_id, extra)
         if extra is not None:
             self.log.info(  # type: ignore[attr-defined]
-                "Plusofon changes event: lost-call window %s to %s", extra["window"]["start"], extra["window"]["end"]
+                "Plusofon changes event: lost-call window %s to %s", extra["window_start"], extra["window_end"]
             )
 
 

@@ -21,13 +21,10 @@ def backfill_module():
 
 def test_the_window_of_a_changes_event_and_24_hours_when_its_start_is_unknown():
     window_of = backfill_module().window_of
-    known = {"start": "2026-12-01T08:58:00+00:00", "end": "2026-12-01T09:30:00+00:00"}
-    assert window_of({"changed": True, "plan_id": "plan-a", "window": known}) == {
-        **known,
-        "start_known": True,
-        "plan_id": "plan-a",
-    }
-    unknown = window_of({"changed": True, "plan_id": "plan-b", "window": {"start": None, "end": known["end"]}})
+    start, end = "2026-12-01T08:58:00+00:00", "2026-12-01T09:30:00+00:00"
+    known = {"changed": True, "plan_id": "plan-a", "window_start": start, "window_end": end}
+    assert window_of(known) == {"start": start, "end": end, "start_known": True, "plan_id": "plan-a"}
+    unknown = window_of({"changed": True, "plan_id": "plan-b", "window_start": None, "window_end": end})
     assert (unknown["start"], unknown["start_known"]) == ("2026-11-30T09:30:00+00:00", False)
     assert window_of({"changed": False}) is None
 
