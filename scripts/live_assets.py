@@ -108,7 +108,10 @@ def drift_to_backfill(deployment: Any, emulator: Any, client_id: str, token: str
 
     [changes] = deployment.wait_for("one changes event", lambda: asset_events(deployment, changes_uri))
     window = json.loads(changes[2])
-    check(window["window_start_from"] == "drift event", f"the changes event says {window}")
+    # 3.1+: the run the drift event started repairs; 3.0: a run started with the approved plan_id.
+    source = "drift event" if deployment.airflow_version >= (3, 1) else "latest drift event"
+    check(window["window_start_from"] == source, f"the changes event says {window}")
+    check(window["window_start"] == payload["last_matching_at"], f"the window {window} is not the drift's")
     backfill = deployment.wait_for(
         "the changes event to start one backfill run",
         lambda: [r for r in runs(deployment, BACKFILL)[backfills_before:] if r[2] in ("success", "failed")],

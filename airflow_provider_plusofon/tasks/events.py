@@ -4,8 +4,9 @@ A task that changed an account's webhooks says so on the account's changes asset
 (``plusofon://<client_id>/webhooks/changes``), with the ids it wrote, the plan's id and the
 **lost-call window** (``window_start``, ``window_end``): from when the account was last known to
 match its specs to when the repair finished, the hours of calls the pipelines must reload. The
-window starts at the earliest "last seen matching" of the drift events that started this run, else
-at the end of this DAG's previous successful run, else it is unknown (``None``).
+window starts at the earliest "last seen matching" of the drift events that started this run, else at
+that of the latest drift event (when the task has the drift asset among its inlets), else at the end
+of this DAG's previous successful run, else it is unknown (``None``).
 
 Airflow emits an event for each ``Asset`` outlet whenever the task succeeds; only an
 ``AssetAlias`` outlet emits an event when the task adds one. So: with an ``AssetAlias`` among the
@@ -41,26 +42,49 @@ def lost_call_window(context: Mapping[str, Any], client_id: str, finished_at: pe
         "previous successful run" | None}``.
     """
     drift = asset_uri(client_id, "drift")
-    starts = []
-    events = context.get("triggering_asset_events") or {}
-    for key in events:
-        for event in events[key]:
-            uri = getattr(getattr(event, "asset", None), "uri", None)
-            payload = (getattr(event, "extra", None) or {}).get("payload") or {}
-            if uri == drift and isinstance(payload, Mapping) and payload.get("status") == "drift":
-                starts.append(payload.get("last_matching_at"))
     end = finished_at.in_timezone("UTC").isoformat()
+    events = context.get("triggering_asset_events") or {}
+    starts = [_last_matching(e) for key in events for e in events[key] if _is_drift(e, drift)]
+    source = "drift event"
+    if not starts:  # not started by a drift event: the latest one, when the task has the asset as inlet
+        starts, source = _latest_drift_inlet(context, drift), "latest drift event"
     if starts:
         known = [s for s in starts if isinstance(s, str)]
         # One drift event that never saw the account matching leaves the start unknown.
         start = min(known, key=pendulum.parse) if len(known) == len(starts) else None
-        return {"window_start": start, "window_end": end, "window_start_from": "drift event" if start else None}
+        return {"window_start": start, "window_end": end, "window_start_from": source if start else None}
     previous = _iso(context.get("prev_end_date_success"))
     return {
         "window_start": previous,
         "window_end": end,
         "window_start_from": "previous successful run" if previous else None,
     }
+
+
+def _is_drift(event: Any, drift_uri: str) -> bool:
+    payload = (getattr(event, "extra", None) or {}).get("payload")
+    uri = getattr(getattr(event, "asset", None), "uri", None)
+    return uri == drift_uri and isinstance(payload, Mapping) and payload.get("status") == "drift"
+
+
+def _last_matching(event: Any) -> Any:
+    return event.extra["payload"].get("last_matching_at")
+
+
+def _latest_drift_inlet(context: Mapping[str, Any], drift_uri: str) -> list[Any]:
+    """The "last seen matching" of the latest drift event, read through the task's inlets (a run
+    started by hand after the drift, as Airflow 3.0 approves a repair)."""
+    inlets = context.get("inlet_events")
+    if inlets is None:
+        return []
+    try:
+        for inlet in inlets:
+            if getattr(inlet, "uri", None) == drift_uri:
+                latest = [e for e in inlets[inlet] if _is_drift(e, drift_uri)][-1:]
+                return [_last_matching(e) for e in latest]
+    except Exception:  # the events could not be read: the window falls back, it does not fail the repair
+        return []
+    return []
 
 
 def changes_extra(

@@ -36,6 +36,30 @@ def test_the_window_starts_when_the_earliest_drift_event_last_saw_the_account_ma
     }
 
 
+class InletEvents:
+    """context["inlet_events"]: the task's inlets, and the events of each."""
+
+    def __init__(self, events: dict[str, list[Any]]) -> None:
+        self.inlets = [Asset(uri) for uri in events]
+        self.events = events
+
+    def __iter__(self) -> Any:
+        return iter(self.inlets)
+
+    def __getitem__(self, inlet: Any) -> list[Any]:
+        return self.events[inlet.uri]
+
+
+def test_a_run_started_by_hand_takes_the_start_from_the_latest_drift_event_of_its_inlet():
+    drift = "plusofon://10553/webhooks/drift"
+    older, latest = drift_event("10553", "2026-11-20T00:00:00+00:00"), drift_event("10553", "2026-12-01T08:58:00+00:00")
+    context = {"inlet_events": InletEvents({drift: [older, latest]}), "prev_end_date_success": FINISHED}
+    window = lost_call_window(context, "10553", FINISHED)
+    assert (window["window_start"], window["window_start_from"]) == ("2026-12-01T08:58:00+00:00", "latest drift event")
+    other = {"inlet_events": InletEvents({"plusofon://777/webhooks/drift": [latest]})}
+    assert lost_call_window(other, "10553", FINISHED)["window_start"] is None  # another account's
+
+
 def test_a_drift_event_that_never_saw_the_account_matching_leaves_the_start_unknown():
     events = {"drift": [drift_event("10553", "2026-12-01T09:02:00+00:00"), drift_event("10553", None)]}
     window = lost_call_window({"triggering_asset_events": events}, "10553", FINISHED)
