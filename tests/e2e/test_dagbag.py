@@ -35,3 +35,33 @@ def test_example_dag_conventions(dag_id):
     assert "plusofon" in dag.tags
     assert dag.catchup is False
     assert dag.max_active_runs == 1
+
+
+def writers(dag) -> list:
+    """The example DAG's tasks that write to an account (a mapped task by its partial arguments)."""
+    from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator, PlusofonWebhookOperator
+
+    found = []
+    for task in dag.tasks:
+        kind = getattr(task, "operator_class", type(task))
+        arguments = getattr(task, "partial_kwargs", None) or vars(task)
+        dry = arguments.get("dry_run", arguments.get("is_dry_run", False))
+        if kind in (EnsureWebhooksOperator, PlusofonWebhookOperator) and dry is not True:
+            found.append((task.task_id, arguments.get("retry_delay", task.retry_delay), arguments.get("pool")))
+    return found
+
+
+def test_the_example_dags_writers_wait_30_s_or_more_between_tries_and_take_one_writers_pool():
+    import datetime
+
+    bag = dag_bag(str(EXAMPLE_DAGS))
+    pools = {}
+    for dag_id in ("plusofon_bootstrap_webhooks", "plusofon_webhook_audit", "plusofon_webhook_fleet"):
+        for task_id, retry_delay, pool in writers(bag.dags[dag_id]):
+            assert retry_delay >= datetime.timedelta(seconds=30), (dag_id, task_id, retry_delay)
+            pools[(dag_id, task_id)] = pool
+    assert pools == {
+        ("plusofon_bootstrap_webhooks", "ensure_webhooks"): "plusofon_default",
+        ("plusofon_webhook_audit", "repair_webhooks"): "plusofon_default",
+        ("plusofon_webhook_fleet", "repair_account"): "plusofon_fleet",
+    }

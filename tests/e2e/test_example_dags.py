@@ -11,7 +11,7 @@ import yaml
 
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 from airflow_provider_plusofon.webhooks.spec import parse_specs
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, ours
 from tests.e2e.conftest import (
     EXAMPLE_DAGS,
     Approver,
@@ -104,7 +104,7 @@ def changes_events() -> list[dict]:
 
 
 def state_of(emulator) -> list[tuple[str, str, str]]:
-    return sorted((w["url"], w["event"], w["type_call"]) for w in emulator.webhooks())
+    return sorted((w["url"], w["event"], w["type_call"]) for w in ours(emulator.webhooks()))
 
 
 def test_bootstrap_twice_second_run_sends_no_write(env, dagbag, capsys):
@@ -133,7 +133,7 @@ def test_bootstrap_production_with_params(env, dagbag):
     dag = dagbag.dags["plusofon_bootstrap_webhooks"]
     run = dag.test(run_conf={"environment": "production", "receiver_base_url": "https://crm.prod.example.com"})
     assert run.state == "success"
-    urls = {w["url"] for w in env.webhooks()}
+    urls = {w["url"] for w in ours(env.webhooks())}
     assert urls == {
         "https://crm.prod.example.com/plusofon/calls",
         "https://crm.prod.example.com/analytics/call-ended",
@@ -326,7 +326,7 @@ def test_pipeline_waits_behind_the_deferrable_sensor_until_webhooks_exist(env, d
     assert task_states(run) == {"wait_for_webhooks": "success", "load_call_records": "success"}
     loaded = xcoms(run)["load_call_records"]
     assert loaded["loaded"] is True
-    assert sorted(loaded["webhook_ids"]) == sorted(w["id"] for w in env.webhooks())
+    assert sorted(loaded["webhook_ids"]) == sorted(w["id"] for w in ours(env.webhooks()))
     # the pipeline's own list requests came both before and after the webhooks were created
     assert len(env.requests("GET", "/api/v1/webhooks")) >= 5
 
@@ -361,4 +361,4 @@ def test_pipeline_in_reschedule_mode_frees_the_slot_and_checks_again(env, dagbag
         reschedules = session.query(TaskReschedule).filter_by(ti_id=ti.id).count()
         assert ti.try_number == 1  # a reschedule is not a retry
     assert reschedules >= 1  # it gave its slot back at least once before the webhooks existed
-    assert sorted(xcoms(run)["load_call_records"]["webhook_ids"]) == sorted(w["id"] for w in env.webhooks())
+    assert sorted(xcoms(run)["load_call_records"]["webhook_ids"]) == sorted(w["id"] for w in ours(env.webhooks()))

@@ -136,3 +136,19 @@ def test_the_cli_key_gives_airflow_the_plusofon_webhooks_commands():
         "plan": {"file", "--conn-id", "--param", "--prune", "--json", "--debug"},
         "export": {"--conn-id", "--output", "--force", "--rewrite-url", "--debug"},
     }
+
+
+def test_eight_requests_in_flight_by_default_everywhere(conn_env):
+    from airflow_provider_plusofon.api import PlusofonClient
+    from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+    from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator, PlusofonWebhookOperator
+    from airflow_provider_plusofon.sensors.webhooks import PlusofonWebhookSensor
+
+    tasks = [
+        EnsureWebhooksOperator(task_id="e", webhooks=[]),
+        PlusofonWebhookOperator(task_id="p", url="https://a.example/x", event="create"),
+        PlusofonWebhookSensor(task_id="s", webhooks=[]),
+    ]
+    assert [task.max_workers for task in tasks] == [8, 8, 8]
+    assert PlusofonHook().max_workers == 8
+    assert PlusofonClient(PlusofonHook().config).max_workers == 8

@@ -20,7 +20,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonValidationError,
 )
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, ours
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +38,15 @@ def hook(emulator_conn) -> PlusofonHook:
 
 def test_full_crud(hook, emulator_conn):
     created = hook.create_webhook({**BODY, "headers": [{"name": "X-Key", "value": "header-secret"}]})
-    assert created["id"] == 1
-    assert hook.get_webhook(1)["headers"] == [{"name": "X-Key", "value": "header-secret"}]
-    hook.update_webhook(1, {**BODY, "type_style": "short"})
-    assert hook.get_webhook(1)["type_style"] == "short"
-    assert [w["id"] for w in hook.list_webhooks()] == [1]
-    hook.delete_webhook(1)
-    assert hook.list_webhooks() == []
+    assert created["id"] == 41  # after the three pages the account holds
+    assert hook.get_webhook(41)["headers"] == [{"name": "X-Key", "value": "header-secret"}]
+    hook.update_webhook(41, {**BODY, "type_style": "short"})
+    assert hook.get_webhook(41)["type_style"] == "short"
+    assert [w["id"] for w in ours(hook.list_webhooks())] == [41]
+    hook.delete_webhook(41)
+    assert ours(hook.list_webhooks()) == []
     with pytest.raises(PlusofonNotFoundError):
-        hook.get_webhook(1)
+        hook.get_webhook(41)
     assert hook.test_connection()[0]
 
 
@@ -96,7 +96,7 @@ def test_a_429_pauses_the_other_workers_too(emulator_conn, monkeypatch):
 def test_lost_post_leaves_exactly_one_webhook(hook, emulator_conn):
     emulator_conn.inject("drop_after_store", method="POST")
     created = hook.create_webhook(BODY)
-    assert [w["id"] for w in emulator_conn.webhooks()] == [created["id"]]
+    assert [w["id"] for w in ours(emulator_conn.webhooks())] == [created["id"]]
     assert len(emulator_conn.requests("POST")) == 1
 
 
@@ -106,16 +106,16 @@ def test_post_that_failed_without_storing_is_not_resent_and_a_rerun_creates_it(h
     emulator_conn.inject(method="POST", **fault)
     with pytest.raises(CreateOutcomeUnknownError, match="create outcome unknown"):
         hook.create_webhook(BODY)
-    assert emulator_conn.webhooks() == []
+    assert ours(emulator_conn.webhooks()) == []
     assert len(emulator_conn.requests("POST")) == 1
-    assert hook.create_webhook(BODY)["id"] == 1  # the next attempt plans afresh and creates it once
-    assert len(emulator_conn.webhooks()) == 1
+    assert hook.create_webhook(BODY)["id"] == 41  # the next attempt plans afresh and creates it once
+    assert len(ours(emulator_conn.webhooks())) == 1
 
 
 def test_rate_limited_post(hook, emulator_conn, waits):
     emulator_conn.inject("rate_limit", method="POST", retry_after=2)
     hook.create_webhook(BODY)
-    assert len(emulator_conn.webhooks()) == 1
+    assert len(ours(emulator_conn.webhooks())) == 1
     assert waits == [2.0]
 
 
@@ -134,7 +134,8 @@ def test_html_server_error_after_retries(hook, emulator_conn):
     assert emulator_conn.count("GET") == 4
 
 
-def test_latency_and_timeout(monkeypatch, emulator_conn, waits):
+def test_latency_and_timeout(monkeypatch, empty_account, waits):
+    emulator_conn = empty_account
     conn = {**emulator_conn.connection_uri(), "extra": {"timeout": 0.2, "max_retries": 1}}
     monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_SLOW", json.dumps(conn))
     emulator_conn.inject("latency", latency_ms=500)

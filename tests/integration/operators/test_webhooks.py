@@ -16,7 +16,7 @@ from airflow_provider_plusofon.exceptions import (
     WebhookSpecError,
 )
 from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator, PlusofonWebhookOperator
-from tests.conftest import TOKEN, redact
+from tests.conftest import TOKEN, ours, redact
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +58,8 @@ def test_first_run_creates_second_run_sends_no_write(emulator_conn):
         (CRM, "destroy"),
         (BI, "destroy"),
     ]
-    stored = {w["id"]: w for w in emulator_conn.webhooks()}
-    assert sorted(stored) == [1, 2, 3]
+    stored = {w["id"]: w for w in ours(emulator_conn.webhooks())}
+    assert sorted(stored) == [41, 42, 43]  # after the three pages the account holds
     for created in first["created"]:
         assert (stored[created["id"]]["url"], stored[created["id"]]["event"]) == (
             created["url"],
@@ -72,11 +72,12 @@ def test_first_run_creates_second_run_sends_no_write(emulator_conn):
     emulator_conn.state.clear_requests()
     second = ensure()
     assert second["created"] == second["updated"] == second["deleted"] == []
-    assert sorted(u["id"] for u in second["unchanged"]) == [1, 2, 3]
-    # exactly the list page plus one detail GET per webhook whose spec manages a detail-only field
+    assert sorted(u["id"] for u in second["unchanged"]) == [41, 42, 43]
+    # exactly the list pages plus one detail GET per webhook whose spec manages a detail-only field
     detailed = sorted(c["id"] for c in first["created"] if c["url"] == CRM)
     sent = sorted((r["method"], r["path"], r["query"].get("page", "")) for r in emulator_conn.requests())
-    assert sent == [("GET", "/api/v1/webhooks", "1")] + [("GET", f"/api/v1/webhooks/{i}", "") for i in detailed]
+    pages = [("GET", "/api/v1/webhooks", str(n)) for n in (1, 2, 3)]  # 43 webhooks: 3 pages
+    assert sent == sorted(pages + [("GET", f"/api/v1/webhooks/{i}", "") for i in detailed])
 
 
 def test_specs_with_list_fields_only_send_only_list_pages(emulator_conn):
@@ -184,8 +185,8 @@ def test_invalid_specs_fail_before_any_request(emulator_conn):
 def test_lost_post_answer_creates_no_duplicate(emulator_conn):
     emulator_conn.inject("drop_after_store", method="POST", count=2)
     summary = ensure()
-    assert sorted(c["id"] for c in summary["created"]) == [1, 2, 3]
-    assert len(emulator_conn.webhooks()) == 3
+    assert sorted(c["id"] for c in summary["created"]) == [41, 42, 43]
+    assert len(ours(emulator_conn.webhooks())) == 3
     assert len(emulator_conn.requests("POST")) == 3
 
 
@@ -277,12 +278,12 @@ def single(**kwargs) -> dict:
 def test_single_present_creates_then_is_unchanged(emulator_conn):
     created = single(type_call="inbound", headers=[{"name": "X-Api-Key", "value": HEADER_SECRET}])
     assert created["action"] == "created"
-    assert created["webhook_id"] == 1
+    assert created["webhook_id"] == 41
     assert created["changes"]["headers"] == {"added": ["X-Api-Key"], "removed": [], "changed": []}
     assert HEADER_SECRET not in json.dumps(created)
     emulator_conn.state.clear_requests()
     again = single(type_call="inbound", headers=[{"name": "X-Api-Key", "value": HEADER_SECRET}])
-    assert (again["action"], again["webhook_id"], again["changes"]) == ("unchanged", 1, {})
+    assert (again["action"], again["webhook_id"], again["changes"]) == ("unchanged", 41, {})
     assert writes(emulator_conn) == []
 
 
@@ -403,7 +404,7 @@ def test_list_items_without_ids_fail_a_prune_before_any_delete(emulator_conn):
 def test_a_url_password_never_reaches_xcom_or_logs(emulator_conn, logs):
     url = "https://crm:url-pa55-9d1@crm.example.com/plusofon/calls"
     summary = ensure(webhooks=[{"url": url, "event": "create"}])
-    assert emulator_conn.webhooks()[0]["url"] == url  # the API gets the real URL
+    assert ours(emulator_conn.webhooks())[0]["url"] == url  # the API gets the real URL
     drifted = ensure(webhooks=[{"url": url, "event": "create", "type_style": "long"}])
     for result in (summary, drifted):
         assert "url-pa55-9d1" not in json.dumps(result)
@@ -416,11 +417,11 @@ def test_a_lagging_store_fails_the_run_and_the_rerun_writes_nothing(emulator_con
     emulator_conn.inject("lagging_store", method="POST", held=True)
     with pytest.raises(PartialApplyError, match="create outcome unknown"):
         ensure(webhooks=[SPECS[2]])
-    assert emulator_conn.webhooks() == []
+    assert ours(emulator_conn.webhooks()) == []
     assert emulator_conn.state.release_held() == 1  # stored after the run gave up on it
     emulator_conn.state.clear_requests()
     rerun = ensure(webhooks=[SPECS[2]])
-    assert (rerun["created"], [u["id"] for u in rerun["unchanged"]]) == ([], [1])
+    assert (rerun["created"], [u["id"] for u in rerun["unchanged"]]) == ([], [41])
     assert writes(emulator_conn) == []
 
 

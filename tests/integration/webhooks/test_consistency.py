@@ -251,3 +251,16 @@ def test_an_export_leaves_out_no_webhook_that_moved_while_it_was_read(emulator_c
     )
     exported = PlusofonHook().export_specs()
     assert sorted(spec["url"] for spec in exported.specs) == sorted(w["url"] for w in emulator_conn.webhooks())
+
+
+def test_a_run_that_only_updates_reads_each_page_once(emulator_conn):
+    # 40 unrelated webhooks and one drifted: three pages, one update, no create or delete.
+    drifted = emulator_conn.state.add({"url": "https://crm.example.com/upd", "event": "create", "type_style": "short"})
+    summary = EnsureWebhooksOperator(
+        task_id="ensure", webhooks=[{"url": "https://crm.example.com/upd", "event": "create", "type_style": "long"}]
+    ).execute(context={})
+    assert [u["id"] for u in summary["updated"]] == [drifted["id"]] and summary["created"] == []
+    pages = sorted(
+        int(r["query"]["page"]) for r in emulator_conn.requests("GET", "/api/v1/webhooks") if "page" in r["query"]
+    )
+    assert pages == [1, 2, 3]  # no second read: an update cannot make a duplicate
