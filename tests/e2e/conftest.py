@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,17 @@ from approvals import Approver, TimeoutSweep, hitl_available  # noqa: F401  (for
 from demo import AIRFLOW_3_0_MASK_LEAK, dag_bag, lines_showing, only_airflow_3_0_mask_leak
 
 EXAMPLE_DAGS = REPO / "example_dags"
+
+
+def example_module(file_name: str) -> Any:
+    """An example DAG's file imported as a module (for its functions), apart from any DagBag."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(file_name.removesuffix(".py"), EXAMPLE_DAGS / file_name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def assert_no_secret(text: str, *secrets: str) -> None:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from tests.e2e.conftest import EXAMPLE_DAGS
+from tests.e2e.conftest import example_module
 
 pytestmark = pytest.mark.e2e
 
 
 def backfill_module():
-    spec = importlib.util.spec_from_file_location("backfill_dag", EXAMPLE_DAGS / "plusofon_call_backfill.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_module("plusofon_call_backfill.py")
 
 
 def test_the_window_of_a_changes_event_and_24_hours_when_its_start_is_unknown():

@@ -38,6 +38,16 @@ def airflow(env: dict[str, str], *args: str) -> None:
     subprocess.run(command, check=True, capture_output=True, env=env, timeout=300)
 
 
+def add_connection(env: dict[str, str], conn_id: str, emulator) -> str:
+    """The emulator's account saved as a person saves a connection on the host: in its database."""
+    airflow(
+        env,
+        "connections", "add", conn_id, "--conn-type", "plusofon", "--conn-login", emulator.client_id,
+        "--conn-password", emulator.token, "--conn-host", emulator.base_url,
+    )  # fmt: skip
+    return conn_id
+
+
 def plusofon_webhooks(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The command, as a person runs it on the host: a process of its own, the host's settings."""
     command = [str(Path(sys.executable).with_name("plusofon-webhooks")), *args]
@@ -45,12 +55,7 @@ def plusofon_webhooks(env: dict[str, str], *args: str) -> subprocess.CompletedPr
 
 
 def test_export_and_plan_read_the_metadata_database_as_airflows_cli_does(host, emulator_conn, tmp_path):
-    conn_id = "plusofon_cli_db"
-    airflow(
-        host,
-        "connections", "add", conn_id, "--conn-type", "plusofon", "--conn-login", emulator_conn.client_id,
-        "--conn-password", emulator_conn.token, "--conn-host", emulator_conn.base_url,
-    )  # fmt: skip
+    conn_id = add_connection(host, "plusofon_cli_db", emulator_conn)
     airflow(host, "variables", "set", "cli_db_secret", SECRET)
     assert not [name for name in host if name.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]
     url = "https://crm.example.com/db"
@@ -82,12 +87,7 @@ def airflow_version() -> tuple[int, int]:
 
 @pytest.mark.skipif(airflow_version() < (3, 2), reason="Airflow reads a provider's 'cli' key from 3.2")
 def test_airflow_s_own_cli_runs_the_same_commands(host, emulator_conn, tmp_path):
-    conn_id = "plusofon_cli_group"
-    airflow(
-        host,
-        "connections", "add", conn_id, "--conn-type", "plusofon", "--conn-login", emulator_conn.client_id,
-        "--conn-password", emulator_conn.token, "--conn-host", emulator_conn.base_url,
-    )  # fmt: skip
+    conn_id = add_connection(host, "plusofon_cli_group", emulator_conn)
     emulator_conn.seed([{"url": f"https://other.example.com/{i}", "event": "answer"} for i in range(20)])
     spec_file = tmp_path / "one.yaml"
     spec_file.write_text("webhooks:\n  - url: https://crm.example.com/group\n    event: create\n")

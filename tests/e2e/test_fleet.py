@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import TOKEN
-from tests.e2e.conftest import assert_no_secret
+from tests.e2e.conftest import assert_no_secret, example_module
 
 pytestmark = pytest.mark.e2e
 
@@ -126,15 +126,7 @@ def test_the_fleet_is_audited_per_account_and_repaired_only_where_approved(fleet
 
 def fleet_module():
     """The fleet DAG's file, imported as a module (for its functions)."""
-    import importlib.util
-
-    from tests.e2e.conftest import EXAMPLE_DAGS
-
-    spec = importlib.util.spec_from_file_location("fleet_dag", EXAMPLE_DAGS / "plusofon_webhook_fleet.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_module("plusofon_webhook_fleet.py")
 
 
 def test_a_bad_fleet_variable_names_every_bad_entry():
