@@ -24,15 +24,25 @@ from airflow.providers.common.compat.sdk import (
 )
 
 try:
-    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-except ImportError:  # Airflow 3.0 and 3.1: the timetables are core's
-    from airflow.timetables.assets import AssetOrTimeSchedule  # type: ignore[assignment,no-redef,unused-ignore]
-    from airflow.timetables.trigger import CronTriggerTimetable  # type: ignore[assignment,no-redef,unused-ignore]
-
-try:
     from airflow.sdk.log import mask_secret
 except ImportError:  # Airflow 3.0 and 3.1 (Task SDK 1.0 and 1.1)
     from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
+
+
+def __getattr__(name: str) -> Any:
+    """``AssetOrTimeSchedule`` and ``CronTriggerTimetable``, imported only when a DAG file asks
+    (the operators' import at DAG-parse time must not pay for them): in ``airflow.sdk`` from 3.2,
+    in core before."""
+    if name not in ("AssetOrTimeSchedule", "CronTriggerTimetable"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import airflow.sdk
+
+    found = getattr(airflow.sdk, name, None)
+    if found is None:  # Airflow 3.0 and 3.1
+        from airflow.timetables import assets, trigger
+
+        found = getattr(assets, name, None) or getattr(trigger, name)
+    return found
 
 
 def secrets_masker() -> Any:
@@ -50,11 +60,9 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
-    "AssetOrTimeSchedule",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
-    "CronTriggerTimetable",
     "PokeReturnValue",
     "conf",
     "mask_secret",
