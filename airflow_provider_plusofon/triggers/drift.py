@@ -39,7 +39,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
     it matches or while the same drift persists, also across triggerer restarts (the last state is
     kept in the asset's state store on Airflow 3.3, in a Variable before). The event's payload::
 
-        {"status": "drift", "episode": "drift-…", "missing": [identities], "different":
+        {"status": "drift", "episode": "drift-…", "plan_id": "plan-…", "missing": [identities], "different":
          [identities with field names], "duplicates": [labels], "detected_at": ISO 8601,
          "last_matching_at": ISO 8601 or None}
 
@@ -135,7 +135,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
                 said = self._say(check.waiting_reason, said)
                 continue
             now = pendulum.now("UTC")
-            self._state, event = observe(self._state, check.result, now)
+            self._state, event = observe(self._state, check.result, now, check.plan_id)
             if event is not None or _worth_keeping(self._stored, self._state, now):
                 await self._save_state(self._state)  # before the event: a restart must not repeat it
             if event is not None:

@@ -93,7 +93,10 @@ def episode_of(drifted: Mapping[str, Any]) -> str | None:
 
 
 def observe(
-    state: DriftState | None, result: Mapping[str, Any], now: pendulum.DateTime | None = None
+    state: DriftState | None,
+    result: Mapping[str, Any],
+    now: pendulum.DateTime | None = None,
+    plan_id: str | None = None,
 ) -> tuple[DriftState, dict[str, Any] | None]:
     """
     The watcher's new state after one read, and the event to emit (``None``: nothing new).
@@ -101,6 +104,7 @@ def observe(
     :param state: what the watcher remembered (``None`` the first time, or when nothing was kept).
     :param result: the read's check (``Plan.requirements()``, with ``duplicates`` when known).
     :param now: when the read was made (default: now, UTC).
+    :param plan_id: the id of the plan that would repair it, told in the event.
     """
     at = (now or pendulum.now("UTC")).in_timezone("UTC").isoformat()
     drifted = what_drifted(result)
@@ -112,5 +116,12 @@ def observe(
     reported = state.reported if state is not None and state.episode is not None else ()
     if state is not None and (state.episode == episode or set(items) <= set(reported)):
         return state, None
-    event = {"status": "drift", "episode": episode, **drifted, "detected_at": at, "last_matching_at": last_matching}
+    event = {
+        "status": "drift",
+        "episode": episode,
+        "plan_id": plan_id,
+        **drifted,
+        "detected_at": at,
+        "last_matching_at": last_matching,
+    }
     return DriftState(episode, last_matching, at, tuple(sorted({*reported, *items}))), event

@@ -61,10 +61,13 @@ class Check:
 
     :param result: what :func:`check_requirements` found (``None`` when the API could not be read).
     :param unavailable: why the API could not be read this time, when waiting could fix it.
+    :param plan_id: the ``plan_id`` of the plan that would make the account match (specs not
+        sealed only: it is then the id an ``EnsureWebhooksOperator`` shows for the same specs).
     """
 
     result: dict[str, Any] | None
     unavailable: PlusofonError | None = None
+    plan_id: str | None = None
 
     @property
     def done(self) -> bool:

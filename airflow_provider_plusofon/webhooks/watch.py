@@ -22,7 +22,7 @@ from typing import Any
 from airflow_provider_plusofon.api import AsyncPlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.api.retry import Logger
 from airflow_provider_plusofon.exceptions import PlusofonError
-from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, with_details
+from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, plan_id, with_details
 from airflow_provider_plusofon.webhooks.requirements import Check, sealed_view, unavailable
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
@@ -173,7 +173,9 @@ class AccountReader:
         how = (waiter.sealed, waiter.sealed_by_0_1)
         if how not in views:
             views[how] = sealed_view(outcome, config, *how)
-        return Check(plan_changes(waiter.specs, views[how]).requirements())
+        plan = plan_changes(waiter.specs, views[how])
+        planned = None if waiter.sealed else plan_id(plan, config.seal_key, account=config.account)
+        return Check(plan.requirements(), plan_id=planned)
 
 
 class Turns:

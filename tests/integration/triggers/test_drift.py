@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_plusofon.exceptions import WebhookSpecError
+from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 from airflow_provider_plusofon.triggers import drift as drift_module
 from airflow_provider_plusofon.triggers import templates
 from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
@@ -89,6 +90,10 @@ def test_one_event_per_episode_none_in_sync_none_repeated(emulator_conn, variabl
             emulator_conn.seed([w for w in matching() if w.get("type_call") != "inbound"])  # one deleted
             await watch.reads(4)
             assert len(watch.events) == 1  # drift: one event, however many reads see it
+            # The event names the plan a dry run of the same specs shows, to review and approve.
+            rendered = [{**SPECS[0], "headers": [{"name": "X-Key", "value": KEY}]}, SPECS[1]]
+            dry_run = EnsureWebhooksOperator(task_id="plan", webhooks=rendered, dry_run=True)
+            assert watch.events[0]["plan_id"] == dry_run.execute(context={})["plan_id"]
             drifted = [w for w in matching() if w.get("type_call") != "inbound"]
             for w in drifted:
                 if w.get("headers"):

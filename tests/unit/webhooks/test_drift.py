@@ -38,8 +38,8 @@ def test_in_sync_then_drift_then_the_same_drift_then_another_then_repaired():
     assert event is None and state.last_matching_at == "2026-12-01T09:00:00+00:00"
 
     deleted = MATCHING[:1]
-    state, event = observe(state, check(deleted), at(1))
-    assert event is not None and event["status"] == "drift"
+    state, event = observe(state, check(deleted), at(1), "plan-0123")
+    assert event is not None and event["status"] == "drift" and event["plan_id"] == "plan-0123"
     assert event["missing"] == [{"url": "https://***@crm.example.com/calls", "event": "destroy", "type_call": None}]
     assert (event["detected_at"], event["last_matching_at"]) == (
         "2026-12-01T09:01:00+00:00",
