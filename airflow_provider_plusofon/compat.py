@@ -8,7 +8,6 @@ before). Only the secret masker is missing from the compat releases that still s
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from airflow.providers.common.compat.sdk import (
@@ -46,11 +45,15 @@ def __getattr__(name: str) -> Any:
 
 
 def secrets_masker() -> Any:
-    """The masker ``mask_secret`` adds to in this process, found beside it (``_secrets_masker`` on
-    3.0.6 to 3.3), or ``None`` (3.0 raises when logging has no masker configured)."""
-    getter = getattr(sys.modules.get(mask_secret.__module__), "_secrets_masker", None)
+    """The masker ``mask_secret`` adds to in this process (``_secrets_masker()`` of Task SDK's
+    ``_shared.secrets_masker`` from 3.1, of ``execution_time.secrets_masker`` on 3.0), or ``None``
+    (3.0 raises when logging has no masker configured)."""
     try:
-        return getter() if callable(getter) else None
+        try:
+            from airflow.sdk._shared.secrets_masker import _secrets_masker
+        except ImportError:  # Airflow 3.0
+            from airflow.sdk.execution_time.secrets_masker import _secrets_masker  # type: ignore[no-redef,unused-ignore]
+        return _secrets_masker()
     except Exception:
         return None
 

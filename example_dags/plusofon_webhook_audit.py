@@ -187,7 +187,6 @@ with DAG(
         approved_plan_id=approved_plan_id,
         pool=WRITERS_POOL,  # shared with the bootstrap: one writer of the account at a time
         outlets=[CHANGES],  # an event with the lost-call window, only when it wrote something
-        inlets=[DRIFT],  # a run started by hand (Airflow 3.0's approval) takes the window from its last event
         retries=0,  # a stale plan stays stale
         on_failure_callback=alert_on_drift,
     )

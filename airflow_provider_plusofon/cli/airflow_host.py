@@ -9,10 +9,10 @@ the database through core's models, and so does this.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
+from airflow_provider_plusofon.hooks.templates import context_of
 
 
 def _as_airflow_cli() -> None:
@@ -44,46 +44,6 @@ class HostPlusofonHook(PlusofonHook):
         return connection(conn_id)
 
 
-class Unavailable(Exception):
-    """A Variable or connection a template names is not available (missing, or not readable here)."""
-
-    def __init__(self, kind: str, name: str, why: str) -> None:
-        super().__init__(f"{kind} {name!r} {why}")
-        self.kind, self.name, self.why = kind, name, why
-
-
-class _Accessor:
-    """``var.value`` / ``var.json`` / ``conn`` in a template, as a task has them."""
-
-    def __init__(self, kind: str, lookup: Callable[[str], Any]) -> None:
-        self._kind, self._lookup = kind, lookup
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return self._lookup(name)
-        except Unavailable:
-            raise
-        except KeyError:
-            raise Unavailable(self._kind, name, "is not set") from None
-        except Exception as error:  # not found, or no database to read it from here
-            from airflow_provider_plusofon.compat import AirflowNotFoundException
-
-            found = (
-                "is not defined"
-                if isinstance(error, AirflowNotFoundException)
-                else f"cannot be read here ({type(error).__name__})"
-            )
-            raise Unavailable(self._kind, name, found) from None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            return self.__getattr__(name)
-        except Unavailable:
-            return default
-
-
 def template_context(params: dict[str, Any], *, stand_ins: bool = False) -> dict[str, Any]:
     """The names a task's templates have that spec files use: ``var``, ``conn``, ``params``.
 
@@ -104,15 +64,4 @@ def template_context(params: dict[str, Any], *, stand_ins: bool = False) -> dict
         values = variable
         jsons = lambda name: variable(name, deserialize_json=True)  # noqa: E731
         conns = connection
-    return {
-        "params": params,
-        "var": {"value": _Accessor("Airflow Variable", values), "json": _Accessor("Airflow Variable", jsons)},
-        "conn": _Accessor("Airflow connection", conns),
-    }
-
-
-def template_env() -> Any:
-    """The Jinja environment a task of a plain DAG renders with (sandboxed, strict undefined)."""
-    from airflow.sdk import DAG
-
-    return DAG(dag_id="plusofon_webhooks_cli", schedule=None).get_template_env()
+    return context_of(params, variable=values, json_variable=jsons, connection=conns)

@@ -22,9 +22,14 @@ def _arg(action: argparse.Action) -> Any:
     helped = (action.help or "").replace("%(default)s", str(action.default))
     if isinstance(action, argparse._StoreTrueAction):
         return Arg(tuple(action.option_strings), action="store_true", help=helped)
+    if type(action) not in (argparse._StoreAction, argparse._AppendAction):
+        # A kind of argument this bridge does not translate: fail where the tests see it.
+        raise TypeError(f"cannot offer {action.dest!r} ({type(action).__name__}) to Airflow's CLI")
     kwargs: dict[str, Any] = {"help": helped}
     if isinstance(action, argparse._AppendAction):
         kwargs["action"] = "append"
+    if action.option_strings and action.required:
+        kwargs["required"] = True
     for name in ("default", "nargs", "metavar", "choices", "type"):
         if getattr(action, name, None) is not None:
             kwargs[name] = getattr(action, name)

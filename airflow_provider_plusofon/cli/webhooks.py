@@ -43,30 +43,23 @@ def _render(raw: Any, context: dict[str, Any]) -> tuple[Any, list[str]]:
     its own, so that one missing Variable does not hide the next)."""
     import jinja2
 
-    from airflow_provider_plusofon.cli.airflow_host import Unavailable, template_env
+    from airflow_provider_plusofon.hooks.templates import Unavailable, render_strings
 
-    env, problems = template_env(), []
+    problems: list[str] = []
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, str) and "{" in value:
-            try:
-                return env.from_string(value).render(**context)
-            except Unavailable as missing:
-                problem = f"the {missing} (set it on this Airflow host, or pass --stand-ins)"
-            except jinja2.UndefinedError as error:
-                problem = f"a template value is missing: {error.message} (pass it with --param)"
-            except jinja2.TemplateError as error:
-                problem = f"a template does not render ({type(error).__name__}: {str(error)[:120]})"
-            if problem not in problems:
-                problems.append(problem)
-            return value
-        if isinstance(value, list):
-            return [walk(item) for item in value]
-        if isinstance(value, dict):
-            return {key: walk(item) for key, item in value.items()}
-        return value
+    def problem_of(where: str, error: Exception) -> None:
+        if isinstance(error, Unavailable):
+            problem = f"the {error} (set it on this Airflow host, or pass --stand-ins)"
+        elif isinstance(error, jinja2.UndefinedError):
+            problem = f"a template value is missing: {error.message} (pass it with --param)"
+        elif isinstance(error, jinja2.TemplateError):
+            problem = f"a template does not render ({type(error).__name__}: {str(error)[:120]})"
+        else:
+            raise error
+        if problem not in problems:
+            problems.append(problem)
 
-    return walk(raw), problems
+    return render_strings(raw, context, problem_of), problems
 
 
 def _load(path: str, args: argparse.Namespace) -> list[Any]:

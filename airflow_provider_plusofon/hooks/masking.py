@@ -40,9 +40,9 @@ def _compile_once(values: list[str]) -> None:
     of a large ensure cost 0.4 s, a few thousand cost many seconds. Here each value's patterns are
     worked out by Airflow's own rules on a copy of the masker holding none (a small compile each),
     then added to the masker's with one compile, so that ``mask_secret`` then finds every one known
-    (it still tells the supervisor). The masker only ever gains patterns, so a line logged meanwhile
-    by another thread is masked at least as well as before. A masker of another shape is left to
-    ``mask_secret`` alone.
+    (it still tells the supervisor). The masker only ever gains patterns, added to its own set in
+    place, so a line logged meanwhile by another thread is masked at least as well as before. A
+    masker of another shape is left to ``mask_secret`` alone.
     """
     masker = secrets_masker()
     if not isinstance(getattr(masker, "patterns", None), set) or not hasattr(masker, "add_mask"):
@@ -54,9 +54,9 @@ def _compile_once(values: list[str]) -> None:
         scratch.add_mask(value)
         found |= scratch.patterns
     if found - masker.patterns:
-        patterns = masker.patterns | found
-        masker.replacer = re.compile("|".join(patterns))
-        masker.patterns = patterns
+        # In place, as Airflow's add_mask does: a value another thread adds meanwhile stays in.
+        masker.patterns.update(found)
+        masker.replacer = re.compile("|".join(tuple(masker.patterns)))
 
 
 def mask_webhook_secrets(webhooks: Any) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pendulum
 
-from airflow_provider_plusofon.assets.uris import SCHEME, asset_uri
+from airflow_provider_plusofon.assets.uris import asset_uri
 
 
 def _iso(value: Any) -> str | None:
@@ -48,17 +48,24 @@ def lost_call_window(context: Mapping[str, Any], client_id: str, finished_at: pe
     source = "drift event"
     if not starts:  # not started by a drift event: the latest one, when the task has the asset as inlet
         starts, source = _latest_drift_inlet(context, drift), "latest drift event"
+    previous = _iso(context.get("prev_end_date_success"))
     if starts:
         known = [s for s in starts if isinstance(s, str)]
         # One drift event that never saw the account matching leaves the start unknown.
         start = min(known, key=pendulum.parse) if len(known) == len(starts) else None
+        if source == "latest drift event" and start and previous and _later(previous, start):
+            # That drift was repaired before: the previous successful run ended with the account matching.
+            start, source = previous, "previous successful run"
         return {"window_start": start, "window_end": end, "window_start_from": source if start else None}
-    previous = _iso(context.get("prev_end_date_success"))
     return {
         "window_start": previous,
         "window_end": end,
         "window_start_from": "previous successful run" if previous else None,
     }
+
+
+def _later(one: str, other: str) -> bool:
+    return bool(pendulum.parse(one) > pendulum.parse(other))  # type: ignore[operator]
 
 
 def _is_drift(event: Any, drift_uri: str) -> bool:
@@ -112,7 +119,8 @@ def changes_extra(
 
 
 def emit_changes(outlets: list[Any], context: Mapping[str, Any], client_id: str, extra: dict[str, Any] | None) -> None:
-    """Put the changes event on the task's outlets (see the module's docstring)."""
+    """Put the changes event on the task's outlets: on every ``AssetAlias`` among them (give the
+    task only the alias meant for it), and on the account's own ``plusofon://`` assets."""
     from airflow.sdk import Asset, AssetAlias
 
     ours = {asset_uri(client_id), asset_uri(client_id, "changes")}
@@ -130,10 +138,10 @@ def verified_extra(client_id: str, at: pendulum.DateTime) -> dict[str, Any]:
 
 
 def emit_verified(outlets: list[Any], context: Mapping[str, Any], client_id: str) -> None:
-    """Give the account's ``plusofon://`` asset outlets the sensor's "verified" extra."""
+    """Give the account's ``plusofon://<client_id>/webhooks`` outlet the sensor's "verified" extra."""
     from airflow.sdk import Asset
 
     extra = verified_extra(client_id, pendulum.now("UTC"))
-    for outlet in outlets:
-        if isinstance(outlet, Asset) and outlet.uri.startswith(f"{SCHEME}://{client_id}/"):
+    for outlet in outlets:  # the webhooks asset only: "verified" on the changes asset would start a backfill
+        if isinstance(outlet, Asset) and outlet.uri == asset_uri(client_id):
             context["outlet_events"][outlet].extra = extra

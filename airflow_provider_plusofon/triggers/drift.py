@@ -37,7 +37,9 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
     waiting on that account in the triggerer), compares it with the specs, and yields one event per
     drift episode: when the account stops matching, and again when what drifted changes; none while
     it matches or while the same drift persists, also across triggerer restarts (the last state is
-    kept in the asset's state store on Airflow 3.3, in a Variable before). The event's payload::
+    kept in the asset's state store on Airflow 3.3, in a Variable before; it is kept before the event
+    is handed on, so an event lost in a triggerer crash right then is not sent again: the daily
+    schedule is the net). The event's payload::
 
         {"status": "drift", "episode": "drift-…", "plan_id": "plan-…", "missing": [identities], "different":
          [identities with field names], "duplicates": [labels], "detected_at": ISO 8601,
@@ -157,8 +159,10 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
 
     @property
     def state_variable(self) -> str:
-        """The Variable that keeps this watcher's state before Airflow 3.3 (one per specs and account)."""
-        digest = hashlib.sha256(json.dumps(self.serialize()[1], sort_keys=True).encode()).hexdigest()[:16]
+        """The Variable that keeps this watcher's state before Airflow 3.3: one per account, specs and
+        params (not per poll interval: a new interval keeps what was reported)."""
+        kept = {k: v for k, v in self.serialize()[1].items() if k in ("plusofon_conn_id", "webhooks", "params")}
+        digest = hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
         return f"{STATE_KEY}_{digest}"
 
     async def _load_state(self) -> DriftState | None:
@@ -168,8 +172,12 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         try:
             store = getattr(self, "asset_state_store", None)
             if store is not None:
-                kept = await store.aget(STATE_KEY)
-                return DriftState.from_json(kept if kept is None or isinstance(kept, str) else json.dumps(kept))
+                try:
+                    kept = await store.aget(STATE_KEY)
+                except ValueError:  # linked to several assets: the store's shortcuts serve one
+                    store = None
+                else:
+                    return DriftState.from_json(kept if kept is None or isinstance(kept, str) else json.dumps(kept))
             return DriftState.from_json(await one_at_a_time(lambda: _get_variable(self.state_variable)))
         except Exception as error:
             self.log.warning("Plusofon drift state could not be read, starting afresh: %s", error)
@@ -180,9 +188,11 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
 
         try:
             store = getattr(self, "asset_state_store", None)
-            if store is not None:
+            try:
+                if store is None:
+                    raise ValueError("no asset state store")
                 await store.aset(STATE_KEY, json.loads(state.to_json()))  # a JSON value, as the store keeps them
-            else:
+            except ValueError:  # before 3.3, or linked to several assets: a Variable keeps it
                 await one_at_a_time(lambda: _set_variable(self.state_variable, state.to_json()))
             self._stored = state
         except Exception as error:

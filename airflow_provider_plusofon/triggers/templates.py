@@ -9,6 +9,7 @@ or ``{{ conn.ID.password }}``, and are rendered in the triggerer, where the valu
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,13 +17,24 @@ from airflow_provider_plusofon.exceptions import WebhookSpecError
 from airflow_provider_plusofon.hooks.masking import mask_webhook_secrets
 from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS, url_userinfo
 
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+
 
 def _is_template(value: str) -> bool:
     return "{{" in value and "}}" in value
 
 
+def _only_templates(value: str, *, between: str = "") -> bool:
+    """Whether ``value`` is template expressions and nothing else (``between`` them: ``:`` for a
+    URL's user info), none of them naming ``params``, which the kwargs hold in clear."""
+    expressions = _EXPRESSION.findall(value)
+    rest = _EXPRESSION.sub("", value).strip()
+    return bool(expressions) and rest in ("", between) and not any("params" in e for e in expressions)
+
+
 def literal_secrets(webhooks: Any) -> list[str]:
-    """Where these specs hold a secret value that is not a template (spec, field, item), never the value."""
+    """Where these specs hold a secret value that is not only templates of ``var`` or ``conn``
+    (spec, field, item), never the value: text beside a template is stored in clear."""
     found = []
     for index, spec in enumerate(webhooks if isinstance(webhooks, Sequence) else []):
         if not isinstance(spec, Mapping):
@@ -30,10 +42,10 @@ def literal_secrets(webhooks: Any) -> list[str]:
         for name in SECRET_PAIR_FIELDS:
             for position, item in enumerate(spec.get(name) or []):
                 value = item.get("value") if isinstance(item, Mapping) else None
-                if isinstance(value, str) and value and not _is_template(value):
+                if isinstance(value, str) and value and not _only_templates(value):
                     found.append(f"spec #{index}: {name}[{position}].value")
         userinfo = url_userinfo(spec.get("url"))
-        if userinfo and not _is_template(userinfo):
+        if userinfo and not _only_templates(userinfo, between=":" if ":" in userinfo else ""):
             found.append(f"spec #{index}: the credentials in url")
     return found
 
@@ -55,59 +67,36 @@ def refuse_literal_secrets(webhooks: Any, *, owner: str) -> None:
         )
 
 
-class _Variables:
-    def __init__(self, as_json: bool) -> None:
-        self._as_json = as_json
-
-    def __getattr__(self, key: str) -> Any:
-        from airflow.sdk import Variable
-
-        return Variable.get(key, deserialize_json=self._as_json)
-
-
-class _Connections:
-    def __getattr__(self, conn_id: str) -> Any:
-        from airflow_provider_plusofon.compat import BaseHook
-
-        return BaseHook.get_connection(conn_id)
-
-
 def render_templates(
     webhooks: Sequence[Mapping[str, Any]], params: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """
-    The specs with every templated string rendered (with ``var``, ``conn`` and the ``params``
-    given: a triggerer has no task context), and their secret values handed to Airflow's masker.
-    Synchronous: Variables and connections are read through the supervisor (run it with
-    ``one_at_a_time``).
+    The specs with every templated string rendered as a task renders it (``var``, ``conn`` and the
+    ``params`` given: a triggerer has no task context), and their secret values handed to
+    Airflow's masker. Synchronous: Variables and connections are read through the supervisor (run
+    it with ``one_at_a_time``).
 
     :raises WebhookSpecError: naming the spec and field of a template that does not render.
     """
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+    from airflow.sdk import Variable
 
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    context = {
-        "var": {"value": _Variables(False), "json": _Variables(True)},
-        "conn": _Connections(),
-        "params": dict(params or {}),
-    }
+    from airflow_provider_plusofon.compat import BaseHook
+    from airflow_provider_plusofon.hooks.templates import context_of, render_strings
+
+    context = context_of(
+        dict(params or {}),
+        variable=Variable.get,
+        json_variable=lambda key: Variable.get(key, deserialize_json=True),
+        connection=BaseHook.get_connection,
+    )
     problems: list[str] = []
 
-    def render(value: Any, where: str) -> Any:
-        if isinstance(value, str) and _is_template(value):
-            try:
-                return env.from_string(value).render(**context)
-            except Exception as error:  # the message names the template's names, never a value
-                problems.append(f"{where}: the template does not render ({type(error).__name__}: {error})"[:300])
-                return value
-        if isinstance(value, Mapping):
-            return {k: render(v, f"{where}.{k}") for k, v in value.items()}
-        if isinstance(value, list):
-            return [render(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return value
+    def problem_of(where: str, error: Exception) -> None:  # the template's names, never a value
+        problems.append(f"spec #{where}: the template does not render ({type(error).__name__}: {error})"[:300])
 
-    rendered = [render(copy.deepcopy(dict(spec)), f"spec #{i}") for i, spec in enumerate(webhooks)]
+    rendered = [
+        render_strings(copy.deepcopy(dict(spec)), context, problem_of, str(i)) for i, spec in enumerate(webhooks)
+    ]
     if problems:
         raise WebhookSpecError(problems)
     mask_webhook_secrets(rendered)

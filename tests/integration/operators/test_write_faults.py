@@ -64,7 +64,7 @@ def test_posts_that_a_lagging_store_has_not_stored_yet_are_never_sent_again(emul
     assert declared(emulator_conn) == sorted(s["url"] for s in wanted(batch))
 
 
-@pytest.mark.parametrize("existing", SIZES)
+@pytest.mark.parametrize("existing", [1, 14, 15, 40])  # at least one to prune
 def test_a_failed_update_blocks_every_delete(emulator_conn, existing):
     emulator_conn.seed([*others(existing), {"url": f"{CRM}/0", "event": "create", "type_call": "inbound"}])
     specs = [{**wanted(1)[0], "type_style": "short"}, *others(existing)[:-1]]  # one to update, one to prune

@@ -121,16 +121,16 @@ def test_one_event_per_episode_none_in_sync_none_repeated(emulator_conn, variabl
 def test_a_restart_does_not_report_the_same_drift_again(emulator_conn, variables):
     emulator_conn.seed(matching()[:-1])
 
-    async def run_once(expect_event: bool) -> list[dict[str, Any]]:
+    async def run_once() -> list[dict[str, Any]]:
         trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)  # as after a restart
         async with Watch(trigger, emulator_conn) as watch:
             await watch.reads(4)
             return watch.events
 
-    assert len(asyncio.run(run_once(True))) == 1
-    assert asyncio.run(run_once(False)) == []  # the same drift, seen by the re-created watcher
+    assert len(asyncio.run(run_once())) == 1
+    assert asyncio.run(run_once()) == []  # the same drift, seen by the re-created watcher
     emulator_conn.seed([w for w in matching()[:-1] if not w.get("headers")])  # both gone: another episode
-    assert len(asyncio.run(run_once(True))) == 1
+    assert len(asyncio.run(run_once())) == 1
 
 
 class StateStore:
@@ -169,13 +169,23 @@ def test_secrets_in_clear_are_refused_naming_where_never_the_value():
         {"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": "literal-secret"}]},
         {"url": CRM, "event": "end", "params": [{"name": "k", "value": "{{ var.value.k }}"}]},
     ]
+    specs += [
+        {"url": CRM, "event": "answer", "headers": [{"name": "A", "value": "Bearer lit-secret {{ '' }}"}]},
+        {"url": "https://admin:{{ var.value.pw }}@crm.example.com/x", "event": "destroy"},
+        {"url": CRM, "event": "destroy", "headers": [{"name": "K", "value": "{{ params.api_key }}"}]},
+        {"url": "https://{{ conn.crm.login }}:{{ conn.crm.password }}@crm.example.com/y", "event": "answer"},
+    ]
     with pytest.raises(WebhookSpecError) as raised:
         PlusofonWebhookDriftTrigger(webhooks=specs)
     assert [p.split(" is given")[0] for p in raised.value.problems] == [
         "spec #0: the credentials in url",
         "spec #1: headers[0].value",
+        "spec #3: headers[0].value",  # text beside a template is stored in clear
+        "spec #4: the credentials in url",  # the user name is in clear
+        "spec #5: headers[0].value",  # params are stored in the kwargs
     ]
-    assert "literal-secret" not in str(raised.value) and "pa55word" not in str(raised.value)
+    shown = str(raised.value)
+    assert "literal-secret" not in shown and "pa55word" not in shown and "lit-secret" not in shown
 
 
 class Lines:
@@ -235,8 +245,10 @@ def test_the_kwargs_round_trip_and_name_one_state_variable_per_watch():
     again = PlusofonWebhookDriftTrigger(**json.loads(json.dumps(kwargs)))
     assert again.webhooks == SPECS and again.serialize() == trigger.serialize()
     assert again.state_variable == trigger.state_variable
-    other = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="other")
-    assert other.state_variable != trigger.state_variable
+    other = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="other", poll_interval=30)
+    assert other.state_variable != trigger.state_variable  # another account: its own state
+    slower = PlusofonWebhookDriftTrigger(webhooks=SPECS, plusofon_conn_id="acme", poll_interval=300, max_workers=2)
+    assert slower.state_variable == trigger.state_variable  # a new interval keeps what was reported
 
 
 def test_params_render_in_the_specs_as_a_dag_s_default_params_would(emulator_conn, variables):

@@ -53,9 +53,18 @@ class InletEvents:
 def test_a_run_started_by_hand_takes_the_start_from_the_latest_drift_event_of_its_inlet():
     drift = "plusofon://10553/webhooks/drift"
     older, latest = drift_event("10553", "2026-11-20T00:00:00+00:00"), drift_event("10553", "2026-12-01T08:58:00+00:00")
-    context = {"inlet_events": InletEvents({drift: [older, latest]}), "prev_end_date_success": FINISHED}
+    before = pendulum.datetime(2026, 11, 30, 6, tz="UTC")  # the last successful audit, before that drift
+    context = {"inlet_events": InletEvents({drift: [older, latest]}), "prev_end_date_success": before}
     window = lost_call_window(context, "10553", FINISHED)
     assert (window["window_start"], window["window_start_from"]) == ("2026-12-01T08:58:00+00:00", "latest drift event")
+    # A successful audit after the latest drift: that drift was repaired, the account matched since.
+    after = pendulum.datetime(2026, 12, 1, 9, 10, tz="UTC")
+    context = {"inlet_events": InletEvents({drift: [older, latest]}), "prev_end_date_success": after}
+    window = lost_call_window(context, "10553", FINISHED)
+    assert (window["window_start"], window["window_start_from"]) == (
+        "2026-12-01T09:10:00+00:00",
+        "previous successful run",
+    )
     other = {"inlet_events": InletEvents({"plusofon://777/webhooks/drift": [latest]})}
     assert lost_call_window(other, "10553", FINISHED)["window_start"] is None  # another account's
 
