@@ -65,3 +65,13 @@ def test_a_masker_of_another_shape_is_left_to_mask_secret(monkeypatch, fresh):
     masking.mask_secrets(["other-shape-one", "other-shape-two"])
     assert fresh == [["other-shape-one", "other-shape-two"]]
     assert compat.secrets_masker().redact("other-shape-two") == "***"
+
+
+def test_the_masker_s_own_set_gains_the_patterns_so_another_thread_s_add_is_never_lost(fresh):
+    # Airflow's add_mask adds to the masker's set in place, from any thread: replacing the set with
+    # a new one would drop what another thread added between our read of it and the swap.
+    masker = compat.secrets_masker()
+    own = masker.patterns
+    masking.mask_secrets([f"zq{i:04d}-in-place-value" for i in range(50)])
+    assert masker.patterns is own
+    assert all(f"zq{i:04d}\\-in\\-place\\-value" in own for i in range(50))
