@@ -23,6 +23,7 @@ from typing import Any
 import pendulum
 
 from airflow_provider_plusofon.assets.uris import asset_uri
+from airflow_provider_plusofon.webhooks.drift import read_time
 
 
 def _iso(value: Any) -> str | None:
@@ -50,9 +51,10 @@ def lost_call_window(context: Mapping[str, Any], client_id: str, finished_at: pe
         starts, source = _latest_drift_inlet(context, drift), "latest drift event"
     previous = _iso(context.get("prev_end_date_success"))
     if starts:
-        known = [s for s in starts if isinstance(s, str)]
-        # One drift event that never saw the account matching leaves the start unknown.
-        start = min(known, key=pendulum.parse) if len(known) == len(starts) else None
+        # Events are anyone's to emit: a time that does not read as one counts as unknown. One drift
+        # event that never saw the account matching leaves the start unknown.
+        known = [parsed for s in starts if (parsed := read_time(s)) is not None]
+        start = min(known).isoformat() if known and len(known) == len(starts) else None
         if source == "latest drift event" and start and previous and _later(previous, start):
             # That drift was repaired before: the previous successful run ended with the account matching.
             start, source = previous, "previous successful run"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -170,15 +170,10 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         from airflow_provider_plusofon.webhooks.drift import DriftState
 
         try:
-            store = getattr(self, "asset_state_store", None)
-            if store is not None:
-                try:
-                    kept = await store.aget(STATE_KEY)
-                except ValueError:  # linked to several assets: the store's shortcuts serve one
-                    store = None
-                else:
-                    return DriftState.from_json(kept if kept is None or isinstance(kept, str) else json.dumps(kept))
-            return DriftState.from_json(await one_at_a_time(lambda: _get_variable(self.state_variable)))
+            found, kept = await self._in_asset_store(lambda store: store.aget(STATE_KEY))
+            if not found:
+                kept = await one_at_a_time(lambda: _get_variable(self.state_variable))
+            return DriftState.from_json(kept if kept is None or isinstance(kept, str) else json.dumps(kept))
         except Exception as error:
             self.log.warning("Plusofon drift state could not be read, starting afresh: %s", error)
             return None
@@ -187,16 +182,25 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         from airflow_provider_plusofon.triggers.supervisor import one_at_a_time
 
         try:
-            store = getattr(self, "asset_state_store", None)
-            try:
-                if store is None:
-                    raise ValueError("no asset state store")
-                await store.aset(STATE_KEY, json.loads(state.to_json()))  # a JSON value, as the store keeps them
-            except ValueError:  # before 3.3, or linked to several assets: a Variable keeps it
+            # The store keeps JSON values; a Variable, text.
+            found, _ = await self._in_asset_store(lambda store: store.aset(STATE_KEY, json.loads(state.to_json())))
+            if not found:
                 await one_at_a_time(lambda: _set_variable(self.state_variable, state.to_json()))
             self._stored = state
         except Exception as error:
             self.log.warning("Plusofon drift state could not be kept (a restart may report it again): %s", error)
+
+    async def _in_asset_store(self, call: Callable[[Any], Awaitable[Any]]) -> tuple[bool, Any]:
+        """``call`` on Airflow 3.3's state store of the watched asset: ``(True, its answer)``, or
+        ``(False, None)`` before 3.3, or for a watcher linked to several assets (the store's
+        shortcuts serve one, and raise ``ValueError``): a Variable keeps the state then."""
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
+            return False, None
+        try:
+            return True, await call(store)
+        except ValueError:
+            return False, None
 
 
 def _worth_keeping(stored: DriftState | None, new: DriftState, now: pendulum.DateTime) -> bool:

@@ -20,10 +20,6 @@ from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS, url_userinfo
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 
 
-def _is_template(value: str) -> bool:
-    return "{{" in value and "}}" in value
-
-
 def _only_templates(value: str, *, between: str = "") -> bool:
     """Whether ``value`` is template expressions and nothing else (``between`` them: ``:`` for a
     URL's user info), none of them naming ``params``, which the kwargs hold in clear."""

@@ -57,7 +57,26 @@ class DriftState:
             return None
         reported = stored.get("reported")
         items = tuple(str(item) for item in reported) if isinstance(reported, list) else ()
-        return cls(**{k: stored.get(k) for k in ("episode", "last_matching_at", "detected_at")}, reported=items)
+        episode = stored.get("episode")
+        # What a store or a Variable holds may have been edited by hand: a time that is none is unknown.
+        times = {k: iso_time(stored.get(k)) for k in ("last_matching_at", "detected_at")}
+        return cls(episode if isinstance(episode, str) else None, **times, reported=items)
+
+
+def read_time(value: Any) -> pendulum.DateTime | None:
+    """An ISO 8601 time (in UTC), or ``None`` for anything that is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = pendulum.parse(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return parsed.in_timezone("UTC") if isinstance(parsed, pendulum.DateTime) else None
+
+
+def iso_time(value: Any) -> str | None:
+    """``value`` when it is an ISO 8601 time, else ``None``."""
+    return value if read_time(value) is not None else None
 
 
 def _identity(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,7 +133,7 @@ def observe(
         return DriftState(None, at, None), None
     items = drift_items(drifted)
     reported = state.reported if state is not None and state.episode is not None else ()
-    if state is not None and (state.episode == episode or set(items) <= set(reported)):
+    if state is not None and set(items) <= set(reported):  # the same drift, or less of it
         return state, None
     event = {
         "status": "drift",

@@ -69,6 +69,14 @@ def test_a_run_started_by_hand_takes_the_start_from_the_latest_drift_event_of_it
     assert lost_call_window(other, "10553", FINISHED)["window_start"] is None  # another account's
 
 
+@pytest.mark.parametrize("hostile", ["not a time", "2026-13-45T99:00:00", 1733043480, ["2026-12-01"]])
+def test_a_drift_event_whose_time_does_not_read_as_one_leaves_the_start_unknown_and_fails_nothing(hostile):
+    # Anyone may emit on the drift asset; the repair has written by now and must not fail over it.
+    events = {"drift": [drift_event("10553", "2026-12-01T09:02:00+00:00"), drift_event("10553", hostile)]}
+    window = lost_call_window({"triggering_asset_events": events}, "10553", FINISHED)
+    assert (window["window_start"], window["window_start_from"]) == (None, None)
+
+
 def test_a_drift_event_that_never_saw_the_account_matching_leaves_the_start_unknown():
     events = {"drift": [drift_event("10553", "2026-12-01T09:02:00+00:00"), drift_event("10553", None)]}
     window = lost_call_window({"triggering_asset_events": events}, "10553", FINISHED)

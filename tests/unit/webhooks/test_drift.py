@@ -70,6 +70,10 @@ def test_a_restart_that_kept_the_state_reports_nothing_twice():
     assert restored == state
     assert observe(restored, check(MATCHING[:1]), at(2))[1] is None
     assert DriftState.from_json("not json") is None and DriftState.from_json(None) is None
+    # A Variable edited by hand: what is not a time is unknown, and the watcher goes on with it.
+    edited = DriftState.from_json('{"episode": 7, "last_matching_at": "yesterday", "detected_at": ["x"]}')
+    assert edited == DriftState(None, None, None)
+    assert observe(edited, check(MATCHING[:1]), at(2))[1] is not None
 
 
 def test_duplicates_are_drift_and_no_event_or_state_holds_a_secret():
