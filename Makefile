@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint typecheck unit demo bench compat dist live clean
+.PHONY: venv test lint typecheck unit demo bench compat dist live mutation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,9 +44,14 @@ dist: $(STAMP)
 live: $(STAMP)
 	UI=$(UI) EXECUTOR=$(EXECUTOR) $(PY) scripts/live.py
 
+# Mutation testing of the core and the API layer (scripts/mutation.py; about 65 minutes on 2 cores, not in CI).
+mutation: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,mutation]'
+	$(PY) scripts/mutation.py
+
 # The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some).
 compat:
 	bash scripts/compat.sh $(ROWS)
 
 clean:
-	rm -rf $(VENV) .venv-compat .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .venv-compat mutants .mypy_cache .ruff_cache .pytest_cache *.egg-info
