@@ -51,10 +51,11 @@ def same_listing(one: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, 
     return [dict(item) for item in one] == [dict(item) for item in other]
 
 
-def invalid(text: str, *, page: int | None = None) -> PlusofonInvalidResponseError:
-    """The error for a list answer the client cannot trust."""
-    where = f"page {page} of the list: " if page is not None else ""
-    return PlusofonInvalidResponseError(where + text, status_code=200, method="GET", path=WEBHOOKS_PATH)
+def invalid(text: str, *, page: int) -> PlusofonInvalidResponseError:
+    """The error for a page of the list the client cannot trust."""
+    return PlusofonInvalidResponseError(
+        f"page {page} of the list: {text}", status_code=200, method="GET", path=WEBHOOKS_PATH
+    )
 
 
 def _positive_int(value: Any) -> int | None:
