@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, plan_removal, with_details
 from airflow_provider_plusofon.webhooks.render import render_plan
 from airflow_provider_plusofon.webhooks.spec import parse_specs
@@ -161,8 +163,11 @@ def test_requirements_view():
     )
     actual = [webhook(1, headers=[]), webhook(2, url=B, event="destroy")]
     status = plan_changes(specs, actual).requirements()
+    assert sorted(status) == ["all_satisfied", "different", "duplicates", "missing", "satisfied"]
     assert [s["id"] for s in status["satisfied"]] == [2]
     assert [(m["url"], m["event"]) for m in status["missing"]] == [(A, "answer")]
+    assert status["missing"][0]["reason"] == "no webhook has this url and event"
+    assert status["duplicates"] == {}
     assert status["different"][0]["changes"] == {"headers": {"added": ["X-Key"], "removed": [], "changed": []}}
     assert status["all_satisfied"] is False
 
@@ -183,5 +188,76 @@ def test_removal_deletes_every_webhook_with_the_identity():
     specs = parse_specs([{"url": A, "event": "create"}])
     result = plan_removal(specs, [webhook(4), webhook(2), webhook(3, url=B)])
     assert [(a.kind, a.webhook_id) for a in result.actions] == [("delete", 2), ("delete", 4)]
+    assert [a.spec for a in result.actions] == [specs[0], specs[0]]
+    assert [a.reason for a in result.actions] == [f"spec #0 ({A} create) must be absent"] * 2
     assert result.duplicates == {f"spec #0 ({A} create)": (2, 4)}
     assert result.observed_ids == {2, 3, 4}
+
+
+def test_removal_of_several_specs_deletes_for_each():
+    specs = parse_specs([{"url": A, "event": "create"}, {"url": B, "event": "destroy"}])
+    result = plan_removal(specs, [webhook(4), webhook(3, url=B, event="destroy")])
+    assert [(a.kind, a.webhook_id) for a in result.actions] == [("delete", 4), ("delete", 3)]
+    assert result.duplicates == {}
+
+
+def test_requirements_name_the_duplicates_of_a_satisfied_spec():
+    status = plan_changes(parse_specs([{"url": A, "event": "create"}]), [webhook(5), webhook(2)]).requirements()
+    assert [s["id"] for s in status["satisfied"]] == [2]
+    assert status["duplicates"] == {f"spec #0 ({A} create)": [2, 5]}
+    assert status["all_satisfied"] is True
+
+
+def test_a_change_of_fields_shows_both_lists_as_the_api_carries_them():
+    from airflow_provider_plusofon.webhooks.plan import describe_change
+
+    before, after = (("from", "src"),), (("from", "src"), ("to", "dest"))
+    assert describe_change("fields", before, after) == {
+        "before": [{"before": "from", "after": "src"}],
+        "after": [{"before": "from", "after": "src"}, {"before": "to", "after": "dest"}],
+    }
+    assert describe_change("params", (("a", "1"),), (("a", "2"), ("b", "3"))) == {
+        "added": ["b"],
+        "removed": [],
+        "changed": ["a"],
+    }
+    assert describe_change("url", "https://u:p@a.example/x", A) == {"before": "https://***@a.example/x", "after": A}
+    assert describe_change("template", None, "t") == {"before": None, "after": "t"}
+
+
+def test_the_deletion_of_an_undeclared_webhook_has_no_body():
+    [delete] = plan_changes([], [webhook(4)], prune=True).deletes
+    with pytest.raises(ValueError, match=r"^a delete of an undeclared webhook has no body$"):
+        delete.body()
+
+
+def test_every_action_says_why_in_words():
+    specs = parse_specs(
+        [
+            {"url": A, "event": "create", "type_call": "inbound", "type_style": "long", "template": "t"},
+            {"url": B, "event": "destroy"},
+            {"url": B, "event": "answer", "type_call": "all"},
+            {"url": A, "event": "answer"},
+        ]
+    )
+    actual = [
+        webhook(7, type_style="short", template=None),
+        webhook(2, url=B, event="destroy"),
+        webhook(9, url=B, event="destroy"),
+        webhook(4, url="https://old.example"),
+    ]
+    result = plan_changes(specs, actual, prune=True)
+    assert [(a.kind, a.webhook_id, a.reason) for a in result.actions] == [
+        ("update", 7, "type_style, template differ"),
+        ("unchanged", 2, "matches every managed field"),
+        ("delete", 9, f"duplicate of #2 (spec #1 ({B} destroy))"),
+        ("create", None, "no webhook has this url, event and type_call"),
+        ("create", None, "no webhook has this url and event"),
+        ("delete", 4, "not declared in any spec"),
+    ]
+    assert result.actions[3].changes == {
+        "url": (None, B),
+        "event": (None, "answer"),
+        "type_call": (None, "all"),
+    }
+    assert result.observed_ids == {2, 4, 7, 9}

@@ -333,6 +333,32 @@ def test_plan_id_changes_with_what_would_be_written_and_what_it_touches():
     )
 
 
+def test_plan_id_is_the_same_from_release_to_release():
+    # An id a reviewer approved must still name the same plan after the provider is upgraded
+    # between review and apply: these literal ids change only with a changelog entry.
+    from airflow_provider_plusofon.webhooks.plan import plan_changes as make_plan
+    from airflow_provider_plusofon.webhooks.plan import plan_id, plan_removal
+
+    specs = parse_specs(
+        [
+            {**BODY, "type_style": "long", "headers": [{"name": "X-Key", "value": "s1"}]},
+            {"url": "https://bi.example.com/ended", "event": "destroy"},
+        ]
+    )
+    actual = [{**item(3), "type_style": "short"}, item(5), item(8, url="https://old.example")]
+    everything = make_plan(specs, actual, prune=True)
+    assert [(a.kind, a.webhook_id) for a in everything.actions] == [
+        ("update", 3),
+        ("delete", 5),
+        ("create", None),
+        ("delete", 8),
+    ]
+    assert plan_id(everything, KEY, account=ACCOUNT) == "plan-1ff0ecdb1bd5bdae37fc2ea3"
+    assert plan_id(make_plan([], []), KEY, account=ACCOUNT) == "plan-cc40e6bfcc3287c36eb6568e"
+    removal = plan_removal(parse_specs([BODY]), actual)
+    assert plan_id(removal, KEY, account=ACCOUNT) == "plan-44dd3be23f874aaf9115e120"
+
+
 def test_plan_id_ignores_what_the_plan_does_not_touch_and_the_order_of_specs():
     specs = [BODY, {"url": "https://b.example/x", "event": "destroy"}]
     account = [item(1)]

@@ -361,3 +361,148 @@ def test_a_spec_shows_no_secret_where_its_repr_is_shown():
     for shown in (repr(spec), pretty_repr([spec]), str({"specs": [spec]})):
         assert "header-secret-77" not in shown and "param-secret-77" not in shown and "url-pass-77" not in shown
         assert "spec #0 (https://***@crm.example.com/calls create)" in shown and "headers" in shown
+
+
+# -- one webhook as a task names it --------------------------------------------------------------
+
+
+def test_a_target_is_present_and_found_by_identity_unless_told_otherwise():
+    from airflow_provider_plusofon.webhooks.spec import parse_target
+
+    spec, pinned = parse_target(GOOD)
+    assert (spec.identity, pinned) == (("https://crm.example.com/calls", "create", None), None)
+    assert parse_target(GOOD, state="absent", webhook_id="")[1] is None  # an empty template: by identity
+    assert parse_target(GOOD, webhook_id="42")[1] == 42
+
+
+def test_every_problem_of_a_target_is_named_at_once():
+    from airflow_provider_plusofon.webhooks.spec import parse_target
+
+    with pytest.raises(WebhookSpecError) as caught:
+        parse_target({"url": "https://crm.example.com/calls", "event": "hangup"}, state="gone" * 20, webhook_id="x")
+    state, webhook_id, event = caught.value.problems
+    assert state == f"field 'state': {'gone' * 10!r} is not one of present, absent"
+    assert webhook_id.startswith("field 'webhook_id': ")
+    assert "'x'" in webhook_id
+    assert (
+        event
+        == "spec #0 (https://crm.example.com/calls): field 'event': 'hangup' is not one of create, answer, destroy"
+    )
+
+
+def test_parse_spec_numbers_the_spec_as_told():
+    assert parse_spec(GOOD).label == "spec #0 (https://crm.example.com/calls create)"
+    assert parse_spec(GOOD, index=3).label == "spec #3 (https://crm.example.com/calls create)"
+    with pytest.raises(WebhookSpecError) as caught:
+        parse_spec({"url": "https://crm.example.com/calls"}, index=3)
+    assert caught.value.problems == ["spec #3 (https://crm.example.com/calls): field 'event': is required"]
+
+
+def test_a_spec_shows_its_label_and_managed_fields_never_its_values():
+    spec = parse_spec({**GOOD, "type_call": "inbound", "headers": [{"name": "X-Key", "value": "s3cr3t"}]})
+    assert repr(spec) == (
+        "WebhookSpec(spec #0 (https://crm.example.com/calls create inbound), manages event, headers, type_call, url)"
+    )
+
+
+def test_specs_overlap_only_where_one_webhook_could_match_both():
+    def spec(url: str = GOOD["url"], event: str = "create", type_call: str | None = None):
+        return parse_spec({"url": url, "event": event, **({"type_call": type_call} if type_call else {})})
+
+    assert spec().overlaps(spec(type_call="inbound"))
+    assert spec(type_call="inbound").overlaps(spec())
+    assert spec(type_call="inbound").overlaps(spec(type_call="inbound"))
+    assert not spec(type_call="inbound").overlaps(spec(type_call="outbound"))
+    assert not spec().overlaps(spec(url="https://crm.example.com/other"))
+    assert not spec().overlaps(spec(event="answer"))
+
+
+def test_a_problem_shows_at_most_120_characters_of_the_url():
+    url = "https://crm.example.com/" + "a" * 200
+    [problem] = problems_of([{"url": url}])
+    assert problem == f"spec #0 ({url[:120]}): field 'event': is required"
+
+
+def test_every_bad_pair_is_named_by_position_and_shape_never_by_value():
+    headers = [
+        "X-Key: s3cr3t",
+        {"name": "X-A", "value": "v", "s3cr3t-misplaced": "v"},
+        {"name": "", "value": 7},
+        {"value": "v"},
+        {"name": "X-B", "value": "line\nbreak"},
+    ]
+    fields = [{"before": "to", "after": "dest", "k" * 50: 1, "other": 2}]
+    problems = problems_of([{**GOOD, "headers": headers, "fields": fields, "params": "a=b"}])
+    where = "spec #0 (https://crm.example.com/calls): field"
+    assert problems == [
+        f"{where} 'fields': item 0 has unknown key(s) '{'k' * 40}', 'other'",
+        f"{where} 'headers': item 0 must be a mapping with 'name' and 'value', got a string of 13 characters",
+        f"{where} 'headers': item 1 has 1 unknown key(s); expected only 'name' and 'value'",
+        f"{where} 'headers': item 2 'name' must not be empty",
+        f"{where} 'headers': item 2 'value' must be a string, got an integer",
+        f"{where} 'headers': item 3 is missing 'name'",
+        f"{where} 'headers': item 4 'value' must not contain control characters (CR, LF, tab, ...)",
+        f"{where} 'params': must be a list of {{name, value}} items, got a string of 3 characters",
+    ]
+    assert "s3cr3t" not in "".join(problems)
+
+
+def test_a_body_keeps_a_copy_of_the_unmanaged_fields_not_the_webhook_itself():
+    base = {**GOOD, "id": 3, "headers": [{"name": "X-Key", "value": "k"}], "fields": [{"before": "a", "after": "b"}]}
+    body = parse_spec({**GOOD, "fields": []}).body(base=base)
+    assert body == {**GOOD, "fields": [], "headers": [{"name": "X-Key", "value": "k"}]}
+    body["headers"][0]["value"] = "changed"
+    assert base["headers"] == [{"name": "X-Key", "value": "k"}]
+
+
+KNOWN = "expected one of url, event, type_call, type_style, fields, headers, params, template"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"event": "", "type_call": "", "type_style": "tiny", "template": [1], "z" * 50: 1, 3: 2},
+            [
+                f"spec #0: field '3': unknown field ({KNOWN})",
+                f"spec #0: field '{'z' * 40}': unknown field ({KNOWN})",
+                "spec #0: field 'url': is required",
+                "spec #0: field 'event': is required",
+                "spec #0: field 'type_call': must not be empty (leave the field out to leave it unmanaged)",
+                "spec #0: field 'type_style': 'tiny' is not one of long, short",
+                "spec #0: field 'template': must be a string or null, got a list of 1 items",
+            ],
+        ),
+        (
+            {"url": "", "event": "hangup", "type_call": "x" * 100, "template": True},
+            [
+                "spec #0: field 'url': is required",
+                "spec #0: field 'event': 'hangup' is not one of create, answer, destroy",
+                f"spec #0: field 'type_call': '{'x' * 79}… is not one of inbound, outbound, all",
+                "spec #0: field 'template': must be a string or null, got True",
+            ],
+        ),
+        (
+            {"url": ["https://u:p@a.example"], "event": None},
+            [
+                "spec #0: field 'event': is required",
+                "spec #0: field 'url': must be a string, got ['https://***@a.example'] (a list of 1 items)",
+            ],
+        ),
+        (
+            {"url": "https:///path", "event": "create"},
+            ["spec #0 (https:///path): field 'url': must be an absolute http(s) URL, got 'https:///path'"],
+        ),
+    ],
+)
+def test_every_problem_of_a_spec_in_full(raw, expected):
+    assert problems_of([raw]) == expected
+
+
+def test_a_url_with_a_space_is_shown_cut_at_120_characters_without_its_password():
+    url = "https://u:p@a.example/" + "x" * 100 + " y"
+    shown = ("https://***@a.example/" + "x" * 100)[:120]
+    assert problems_of([{"url": url, "event": "create"}]) == [
+        f"spec #0 ({shown}): field 'url': must not contain spaces or control characters (tab, line break, ...), "
+        f"got '{shown[:119]}…"
+    ]
