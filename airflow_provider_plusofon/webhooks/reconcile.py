@@ -198,7 +198,7 @@ def _write(client: PlusofonClient, plan: Plan) -> dict[str, list[dict[str, Any]]
         if error is None:
             done["updated"].append(action.describe())
         else:
-            failures.append(f"update #{action.webhook_id} {action.spec.label if action.spec else ''}: {error}")
+            failures.append(f"update #{action.webhook_id} {action.spec.label}: {error}")  # type: ignore[union-attr]
 
     creates = plan.creates
     outcome = create_webhooks(client, [a.spec for a in creates if a.spec], known_ids=plan.observed_ids)

@@ -13,6 +13,7 @@ from airflow_provider_plusofon.api.paging import (
     newest_first,
     page_count,
     read_listing,
+    unique_by_id,
 )
 from airflow_provider_plusofon.exceptions import (
     PlusofonInvalidResponseError,
@@ -126,14 +127,14 @@ def test_a_server_that_ignores_the_page_number_is_not_taken_for_a_listing():
 def test_pages_that_contradict_each_other_are_a_shifted_read(change, why):
     pages = account(40)
     pages[2] = change(pages)
-    with pytest.raises(Shifted, match=why):
+    with pytest.raises(Shifted, match=f"^{why}$"):
         drive(pages)
 
 
 def test_pages_holding_another_number_of_webhooks_than_total_are_a_shifted_read():
     pages = account(40)
     pages[3] = {**pages[3], "data": pages[3]["data"][:-1]}
-    with pytest.raises(Shifted, match="the pages hold another number of webhooks than total says"):
+    with pytest.raises(Shifted, match=r"^the pages hold another number of webhooks than total says$"):
         drive(pages)
 
 
@@ -204,18 +205,27 @@ def test_page_count_is_what_page_one_proves(first, count):
     assert page_count(first) == count
 
 
-@pytest.mark.parametrize("last_page", [0, -1, True, "3", 2.0])
-def test_a_last_page_that_is_not_a_positive_integer_is_refused(last_page):
-    with pytest.raises(PlusofonInvalidResponseError, match=r"page 1 of the list: last_page is not a positive integer"):
+@pytest.mark.parametrize(
+    ("last_page", "shown"),
+    [(0, "an integer"), (-1, "an integer"), (True, "a boolean"), ("3", "a string of 1 characters"), (2.0, "a number")],
+)
+def test_a_last_page_that_is_not_a_positive_integer_is_refused(last_page, shown):
+    with pytest.raises(PlusofonInvalidResponseError) as caught:
         page_count({"last_page": last_page})
+    assert caught.value.message == f"page 1 of the list: last_page is not a positive integer (got {shown})"
 
 
 def test_a_paginator_that_contradicts_itself_is_refused():
     with pytest.raises(PlusofonInvalidResponseError) as caught:
         page_count({"last_page": 2, "total": 40, "per_page": 15})
-    assert "the paginator contradicts itself: last_page=2, but total=40 and per_page=15 make 3 page(s)" in str(
-        caught.value
+    assert caught.value.message == (
+        "page 1 of the list: the paginator contradicts itself: last_page=2, but total=40 and per_page=15 make 3 page(s)"
     )
+
+
+def test_a_webhook_read_twice_is_kept_once_as_first_seen():
+    items = [{"id": 1, "url": "a"}, {"id": 1, "url": "b"}, {"id": 2, "url": "c"}, {"id": 1, "url": "d"}]
+    assert unique_by_id(items) == [{"id": 1, "url": "a"}, {"id": 2, "url": "c"}]
 
 
 # -- where new webhooks are looked up --------------------------------------------------------------

@@ -262,3 +262,9 @@ def test_the_event_loop_waits_out_a_pause_under_a_second_too(waits):
     policy.pause(0.5)
     asyncio.run(policy.await_pause())
     assert waits == [0.5]
+
+
+def test_retries_are_logged_under_the_module_unless_a_logger_is_given():
+    assert RetryPolicy(max_retries=1).log.name == "airflow_provider_plusofon.api.retry"
+    given = Lines()
+    assert RetryPolicy(max_retries=1, logger=given).log is given

@@ -95,8 +95,8 @@ def test_a_dry_run_logs_the_plan_as_planned_and_writes_nothing(client, requests_
     assert summary["dry_run"] is True
 
 
-def test_nothing_to_do_is_logged_as_all_unchanged(client, requests_mock):
-    serve(requests_mock, [item(3, url=KEEP, type_style="long")])
+def test_nothing_to_do_is_logged_as_all_unchanged_and_nothing_is_pruned_unasked(client, requests_mock):
+    serve(requests_mock, [item(3, url=KEEP, type_style="long"), item(5, url=OLD)])
     log = Lines()
     ensure_webhooks(client, parse_specs(DECLARED[:1]), log=log)
     assert log.lines[1] == "Plusofon webhooks ensured: 0 created, 0 updated, 0 deleted, 1 unchanged"
@@ -181,6 +181,10 @@ def test_a_webhook_pinned_by_id_is_updated_kept_or_deleted(client, requests_mock
     requests_mock.get(f"{LIST_URL}/3", json=item(3, url=KEEP, type_style="long"))
     [kept] = plan_by_id(client, spec, 3).actions
     assert (kept.kind, kept.reason, kept.changes) == ("unchanged", "matches", {})
+    requests_mock.get(f"{LIST_URL}/3", json=item(3, url=KEEP, type_style="short", template="t"))
+    two = parse_spec({**DECLARED[0], "template": None})
+    [update] = plan_by_id(client, two, 3).actions
+    assert update.reason == "type_style, template differ"
 
 
 def test_ensure_webhook_by_id_writes_only_that_webhook(client, requests_mock):
@@ -194,11 +198,21 @@ def test_ensure_webhook_by_id_writes_only_that_webhook(client, requests_mock):
     assert log.lines == [summary["plan_text"]]
 
 
-def test_ensure_webhook_by_identity_dry_run_writes_nothing(client, requests_mock):
+def test_ensure_webhook_by_identity_dry_run_writes_nothing_and_logs_a_dry_run(client, requests_mock):
     serve(requests_mock, [item(3, url=KEEP, type_style="short")])
-    summary = ensure_webhook(client, parse_spec(DECLARED[0]), dry_run=True, log=Lines())
+    log = Lines()
+    summary = ensure_webhook(client, parse_spec(DECLARED[0]), dry_run=True, log=log)
     assert writes(requests_mock) == []
     assert [u["id"] for u in summary["updated"]] == [3]
+    assert log.lines == [summary["plan_text"]]
+    assert log.lines[0].startswith("Plusofon webhook plan (dry run: nothing will be written): ")
+
+
+def test_ensure_webhook_with_copies_deletes_none_unless_told(client, requests_mock):
+    serve(requests_mock, [item(4, url=KEEP, type_style="long"), item(8, url=KEEP, type_style="long")])
+    with pytest.raises(AmbiguousWebhookError):
+        ensure_webhook(client, parse_spec(DECLARED[0]), log=Lines())
+    assert writes(requests_mock) == []
 
 
 def test_one_webhook_with_copies_names_them_and_the_way_out(client, requests_mock):

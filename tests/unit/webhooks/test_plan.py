@@ -261,3 +261,14 @@ def test_every_action_says_why_in_words():
         "type_call": (None, "all"),
     }
     assert result.observed_ids == {2, 4, 7, 9}
+    assert [a.spec for a in result.actions[:3]] == [specs[0], specs[1], specs[1]]
+    assert result.actions[5].spec is None
+    assert [d["reason"] for d in result.summary(dry_run=True)["deleted"]] == [
+        f"duplicate of #2 (spec #1 ({B} destroy))",
+        "not declared in any spec",
+    ]
+
+
+def test_ids_are_ordered_as_numbers_so_the_lowest_is_kept():
+    result = plan_changes(parse_specs([{"url": A, "event": "create"}]), [webhook(10), webhook(9)], dedupe=True)
+    assert [(a.kind, a.webhook_id) for a in result.actions] == [("unchanged", 9), ("delete", 10)]

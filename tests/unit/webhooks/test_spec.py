@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -490,6 +491,33 @@ KNOWN = "expected one of url, event, type_call, type_style, fields, headers, par
             ],
         ),
         (
+            {"url": "https://a.example", "event": "create", "colour": "red", "template": {"t": 1}},
+            [
+                f"spec #0 (https://a.example): field 'colour': unknown field ({KNOWN})",
+                "spec #0 (https://a.example): field 'template': must be a string or null, got a mapping with keys 't'",
+            ],
+        ),
+        (
+            {"url": "https://a.example", "event": {"k" * 50: 1}},
+            [f"spec #0 (https://a.example): field 'event': {{'{'k' * 40}': 1}} is not one of create, answer, destroy"],
+        ),
+        (
+            {"url": "https://a.example", "event": "e" * 78},
+            [f"spec #0 (https://a.example): field 'event': '{'e' * 78}' is not one of create, answer, destroy"],
+        ),
+        (
+            {"url": {chr(97 + n): 1 for n in range(11)}, "event": "create"},
+            [
+                "spec #0: field 'url': must be a string, got "
+                + repr({chr(97 + n): 1 for n in range(10)})
+                + " (a mapping with keys 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')"
+            ],
+        ),
+        (
+            {"url": "https://a.example", "event": datetime.date(2026, 12, 1)},
+            ["spec #0 (https://a.example): field 'event': a value of type date is not one of create, answer, destroy"],
+        ),
+        (
             {"url": "https:///path", "event": "create"},
             ["spec #0 (https:///path): field 'url': must be an absolute http(s) URL, got 'https:///path'"],
         ),
@@ -506,3 +534,13 @@ def test_a_url_with_a_space_is_shown_cut_at_120_characters_without_its_password(
         f"spec #0 ({shown}): field 'url': must not contain spaces or control characters (tab, line break, ...), "
         f"got '{shown[:119]}…"
     ]
+
+
+def test_plain_http_urls_are_accepted():
+    assert parse_spec({"url": "http://crm.example.com/calls", "event": "create"}).url == "http://crm.example.com/calls"
+
+
+def test_specs_that_are_not_a_list_are_named_by_their_shape():
+    with pytest.raises(WebhookSpecError) as caught:
+        parse_specs("https://a.example")
+    assert caught.value.problems == ["webhooks must be a list of specs, got a string of 17 characters"]
