@@ -307,8 +307,8 @@ def test_the_pytest_plugin_example(tmp_path):
 def test_the_project_layout_names_modules_that_exist():
     text = block("airflow_provider_plusofon/")
     package = REPO / "airflow_provider_plusofon"
-    named = set(re.findall(r"\b([a-z_]+\.py)\b", text)) - {"test_layers.py"}
-    modules = {path.name for path in package.rglob("*.py")}
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", text))
+    modules = {path.name for folder in (package, REPO / "tests") for path in folder.rglob("*.py")}
     assert named and named <= modules, named - modules
     folders = set(re.findall(r"\b([a-z]+)/", text)) - {"airflow_provider_plusofon", "tests", "unit"}
     assert folders <= {p.name for p in package.iterdir() if p.is_dir()}, folders
