@@ -55,6 +55,18 @@ def redact(value: object, name: str) -> object:
     return airflow_redact(value, name)
 
 
+class LogLines:
+    """A logger that keeps each line as it would be printed (a task's logger in core tests)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, msg: str, /, *args: object) -> None:
+        self.lines.append(msg % args)
+
+    warning = info
+
+
 @pytest.fixture(autouse=True)
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every wait the client asked for, instead of sleeping through it (its clock moves on by as much)."""

@@ -132,6 +132,7 @@ LIMITS: dict[str, list[str]] = {
     "Retries stop at `max_retries`": [
         "tests/unit/api/test_webhooks.py::test_server_errors_retried_up_to_max_retries_with_backoff",
         "tests/unit/api/test_webhooks.py::test_429_exhausted_raises_rate_limit_error",
+        "tests/unit/api/test_retry.py::test_retries_stop_after_max_retries_and_the_last_error_is_raised",
     ],
     "a `Retry-After` that is not a finite number means backing off as usual": [
         "tests/unit/api/test_webhooks.py::test_a_retry_after_that_says_nothing_usable_means_backing_off",
@@ -158,6 +159,7 @@ LIMITS: dict[str, list[str]] = {
     ],
     "capped at 60 s": [
         "tests/unit/api/test_webhooks.py::test_429_retry_after_is_capped",
+        "tests/unit/api/test_retry.py::test_a_retry_after_over_sixty_seconds_pauses_sixty",
     ],
     "exponential backoff when the header is missing": [
         "tests/unit/api/test_webhooks.py::test_429_without_retry_after_backs_off_exponentially",

@@ -19,16 +19,7 @@ from airflow_provider_plusofon.exceptions import (
     PlusofonServerError,
     PlusofonTransportError,
 )
-
-
-class Lines:
-    """A logger that keeps each warning as the line it would print."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def warning(self, msg: str, /, *args: object) -> None:
-        self.lines.append(msg % args)
+from tests.conftest import LogLines as Lines
 
 
 @pytest.fixture
@@ -163,19 +154,25 @@ def test_a_retry_after_over_sixty_seconds_pauses_sixty(waits):
     assert policy.pause_left() == 60.0
 
 
-def test_a_429_without_retry_after_pauses_a_backoff_and_again_a_longer_one(jitter, waits):
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        (None, [0.75, 1.25]),  # the pause note() set (backoff 1), then, with no Retry-After again, backoff 2
+        (1, [1, 1]),  # what the server says each time, never a backoff on top
+    ],
+)
+def test_a_429_met_twice_waits_its_retry_after_or_a_growing_backoff(jitter, waits, retry_after, expected):
     policy = RetryPolicy(max_retries=3, logger=Lines())
-    bare = PlusofonRateLimitError("Too Many Attempts.", status_code=429)
+    limited = PlusofonRateLimitError("Too Many Attempts.", retry_after=retry_after, status_code=429)
 
     def call() -> str:
         if len(waits) < 2:
-            policy.note(bare)
-            raise bare
+            policy.note(limited)
+            raise limited
         return "done"
 
     assert policy.run(call, transient) == "done"
-    # First: the pause note() set (backoff 1); then, with no Retry-After again, backoff 2.
-    assert waits == [0.75, 1.25]
+    assert waits == expected
 
 
 def test_a_longer_pause_already_running_stays(waits):
@@ -225,20 +222,6 @@ def test_the_event_loop_variant_retries_and_waits_alike(jitter, waits):
     policy.pause(4)
     asyncio.run(policy.await_pause())
     assert waits == [0.75, 4]
-
-
-def test_a_429_with_retry_after_again_waits_what_it_says_not_a_backoff(jitter, waits):
-    policy = RetryPolicy(max_retries=3, logger=Lines())
-    limited = PlusofonRateLimitError("Too Many Attempts.", retry_after=1, status_code=429)
-
-    def call() -> str:
-        if len(waits) < 2:
-            policy.note(limited)
-            raise limited
-        return "done"
-
-    assert policy.run(call, transient) == "done"
-    assert waits == [1, 1]
 
 
 def test_the_first_429_without_retry_after_is_paused_once_not_twice(monkeypatch, waits):

@@ -24,6 +24,7 @@ from airflow_provider_plusofon.webhooks.reconcile import (
 from airflow_provider_plusofon.webhooks.render import render_plan
 from airflow_provider_plusofon.webhooks.spec import parse_spec, parse_specs
 from tests.conftest import BASE, CLIENT_ID, TOKEN
+from tests.conftest import LogLines as Lines
 from tests.unit.api.test_webhooks import LIST_URL, item, paginator
 
 KEEP = "https://crm.example.com/keep"
@@ -35,14 +36,6 @@ DECLARED = [
 ]
 # #3 drifted (an update), #5 is not declared (a delete with prune), NEW is missing (a create).
 ACCOUNT = [item(3, url=KEEP, type_style="short"), item(5, url=OLD)]
-
-
-class Lines:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def info(self, msg: str, /, *args: object) -> None:
-        self.lines.append(msg % args)
 
 
 @pytest.fixture
@@ -103,34 +96,36 @@ def test_nothing_to_do_is_logged_as_all_unchanged_and_nothing_is_pruned_unasked(
     assert writes(requests_mock) == []
 
 
-def test_a_failed_update_blocks_the_deletes_and_names_the_webhook_and_spec(client, requests_mock):
+UPDATE_FAILS = (
+    {"status_code": 422, "json": {"message": "invalid", "errors": {"type_style": ["no"]}}},
+    {"json": {"success": True}},
+    "update #3 spec #0 (https://crm.example.com/keep create inbound): PUT /api/v1/webhooks/3 failed "
+    "(HTTP 422): invalid [type_style: no]",
+    {"created": [9], "updated": [], "deleted": []},
+)
+CREATE_FAILS = (
+    {"json": {"success": True}},
+    {"status_code": 422, "json": {"message": "invalid", "errors": {"url": ["taken"]}}},
+    "create spec #1 (https://crm.example.com/new create inbound): POST /api/v1/webhooks failed (HTTP 422): "
+    "invalid [url: taken]",
+    {"created": [], "updated": [3], "deleted": []},
+)
+
+
+@pytest.mark.parametrize(("put", "post", "failure", "done"), [UPDATE_FAILS, CREATE_FAILS], ids=["update", "create"])
+def test_a_failed_update_or_create_blocks_the_deletes_and_names_what_failed(
+    client, requests_mock, put, post, failure, done
+):
     serve(requests_mock, ACCOUNT, [*ACCOUNT, item(9, url=NEW)])
-    requests_mock.put(f"{LIST_URL}/3", status_code=422, json={"message": "invalid", "errors": {"type_style": ["no"]}})
-    requests_mock.post(LIST_URL, json={"success": True})
+    requests_mock.put(f"{LIST_URL}/3", **put)
+    requests_mock.post(LIST_URL, **post)
     with pytest.raises(PartialApplyError) as caught:
         ensure_webhooks(client, parse_specs(DECLARED), prune=True, log=Lines())
     assert writes(requests_mock) == ["PUT /api/v1/webhooks/3", "POST /api/v1/webhooks"]
-    assert caught.value.failures == [
-        "update #3 spec #0 (https://crm.example.com/keep create inbound): PUT /api/v1/webhooks/3 failed "
-        "(HTTP 422): invalid [type_style: no]"
-    ]
-    assert [c["id"] for c in caught.value.done["created"]] == [9]
-    assert (caught.value.done["updated"], caught.value.done["deleted"]) == ([], [])
-    assert str(caught.value).startswith("1 change(s) failed; already applied: 1 created. Re-run the task to converge.")
-
-
-def test_a_failed_create_blocks_the_deletes_and_names_the_spec(client, requests_mock):
-    serve(requests_mock, ACCOUNT)
-    requests_mock.put(f"{LIST_URL}/3", json={"success": True})
-    requests_mock.post(LIST_URL, status_code=422, json={"message": "invalid", "errors": {"url": ["taken"]}})
-    with pytest.raises(PartialApplyError) as caught:
-        ensure_webhooks(client, parse_specs(DECLARED), prune=True, log=Lines())
-    assert writes(requests_mock) == ["PUT /api/v1/webhooks/3", "POST /api/v1/webhooks"]
-    assert caught.value.failures == [
-        "create spec #1 (https://crm.example.com/new create inbound): POST /api/v1/webhooks failed (HTTP 422): "
-        "invalid [url: taken]"
-    ]
-    assert [u["id"] for u in caught.value.done["updated"]] == [3]
+    assert caught.value.failures == [failure]
+    assert {kind: [c["id"] for c in changes] for kind, changes in caught.value.done.items()} == done
+    applied = "1 created" if done["created"] else "1 updated"
+    assert str(caught.value).startswith(f"1 change(s) failed; already applied: {applied}. Re-run the task to converge.")
 
 
 def test_a_failed_delete_is_reported_with_the_deletes_that_went_through(client, requests_mock):
