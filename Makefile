@@ -44,7 +44,7 @@ dist: $(STAMP)
 live: $(STAMP)
 	UI=$(UI) EXECUTOR=$(EXECUTOR) $(PY) scripts/live.py
 
-# Mutation testing of the core and the API layer (scripts/mutation.py; about 65 minutes on 2 cores, not in CI).
+# Mutation testing of the core and the API layer (scripts/mutation.py; 45 to 65 minutes on 2 cores, not in CI).
 mutation: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,mutation]'
 	$(PY) scripts/mutation.py

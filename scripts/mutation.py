@@ -11,7 +11,7 @@ and says which listed ones are killed now (to be removed from the list). The las
 ``mutation score: N% (K killed of M)``: killed (a timeout counts as killed, as mutmut counts it)
 of every mutant made. It fails below 85%.
 
-Usage: ``make mutation`` (a fresh run, about 65 minutes on 2 cores); ``KEEP=1 make mutation``
+Usage: ``make mutation`` (a fresh run, 45 to 65 minutes on 2 cores); ``KEEP=1 make mutation``
 re-tests only the functions changed since the last run.
 """
 
