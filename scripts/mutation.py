@@ -49,6 +49,8 @@ def listed_survivors(path: Path = SURVIVORS) -> dict[str, str]:
         name, _, reason = line.partition(" ")
         if not reason.strip():
             raise SystemExit(f"{path.name} line {number}: {name} has no reason")
+        if name in listed:
+            raise SystemExit(f"{path.name} line {number}: {name} is listed twice")
         listed[name] = reason.strip()
     return listed
 
