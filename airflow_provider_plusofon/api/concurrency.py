@@ -38,8 +38,9 @@ class Workers:
         self._from_workers: list[str] = []
 
     def reveal(self, webhooks: Any) -> None:
-        """Hand the secret values of these webhooks (or bodies) to ``on_secrets``; found on a worker
-        thread, they are handed over by the thread that started it, once the batch is done."""
+        """Hand the secret values of these webhooks (or bodies) to ``on_secrets``; found during a
+        batch (on a worker thread, or on the calling thread one after another), they are handed
+        over together by the thread that started it, once the batch is done."""
         if self._on_secrets is None or not (found := secrets_of(webhooks)):
             return
         if getattr(self._in_worker, "active", False):
@@ -52,7 +53,7 @@ class Workers:
         """``func`` applied to each item, concurrently, in the items' order. The first failure is
         raised, and what has not started yet is not started."""
         if self.max_workers == 1 or len(items) <= 1:
-            return [func(item) for item in items]
+            return self._one_after_another(func, items)
 
         from concurrent.futures import ThreadPoolExecutor  # not paid for when a DAG is parsed
 
@@ -71,6 +72,18 @@ class Workers:
                     raise
         finally:
             self._hand_over()
+
+    def _one_after_another(self, func: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        # Secrets wait for the end of the batch here too: Airflow's masker compiles its whole
+        # pattern again for each call, so a call per webhook costs as much as the requests do.
+        outermost = not getattr(self._in_worker, "active", False)
+        self._in_worker.active = True
+        try:
+            return [func(item) for item in items]
+        finally:
+            if outermost:
+                self._in_worker.active = False
+                self._hand_over()
 
     def _hand_over(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ the configured host and hands back the :class:`~.answers.Answer` or a
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -122,7 +123,10 @@ def broke_while_reading(request: Request, error: Exception) -> PlusofonTransport
 class RequestsTransport:
     """
     A keep-alive ``requests`` session: the documented headers, the connection's TLS settings,
-    redirects never followed, answers read up to ``max_answer_bytes``.
+    redirects never followed, answers read up to ``max_answer_bytes``. Of the environment it takes
+    the proxies for the base URL (``HTTPS_PROXY``, ``NO_PROXY`` ...) and, when the connection sets
+    no ``verify``, the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``), once, when the
+    session starts; never ``~/.netrc``.
 
     :param config: where and how to reach the API.
     :param pool_size: how many connections may be open at once (one per concurrent request).
@@ -141,7 +145,13 @@ class RequestsTransport:
         config = self.config
         session = requests.Session()
         session.headers.update(api_headers(config))
-        session.verify = config.verify
+        # The environment is read once, here, and only fills in what the connection leaves open:
+        # requests would walk os.environ for proxies on every request (half of a request's CPU in
+        # a task's environment), let a ~/.netrc entry replace the token, and let REQUESTS_CA_BUNDLE
+        # override the connection's own verify.
+        session.trust_env = False
+        session.proxies = requests.utils.get_environ_proxies(config.base_url)
+        session.verify = _environ_ca_bundle() if config.verify is True else config.verify
         adapter = HTTPAdapter(pool_connections=self.pool_size, pool_maxsize=self.pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -195,6 +205,11 @@ class RequestsTransport:
         except broken as exc:
             raise broke_while_reading(request, exc) from None
         return bytes(body.content)
+
+
+def _environ_ca_bundle() -> bool | str:
+    """The CA bundle the environment names for ``requests`` (as requests and curl read it), or ``True``."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 Decoder = Callable[[bytes, int], Iterator[bytes]]

@@ -536,6 +536,26 @@ def test_secrets_are_revealed_only_from_the_calling_thread(requests_mock):
     assert sorted(v for _, found in revealed for v in found) == sorted(f"detail-secret-{i}" for i in range(1, 9))
 
 
+def test_secrets_met_one_after_another_are_handed_over_once_for_the_batch(requests_mock):
+    # Airflow's masker compiles its whole pattern again for each call: one call per detail view
+    # made max_workers=1 cost as much again as the requests.
+    revealed: list[list[str]] = []
+    client = PlusofonClient(
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, max_retries=0),
+        max_workers=1,
+        on_secrets=lambda found: revealed.append(list(found)),
+    )
+    for webhook_id in range(1, 5):
+        headers = [{"name": "X-Key", "value": f"detail-secret-{webhook_id}"}]
+        requests_mock.get(f"{LIST_URL}/{webhook_id}", json=item(webhook_id, headers=headers))
+
+    client.get_webhooks(range(1, 5))
+    assert revealed == [[f"detail-secret-{i}" for i in range(1, 5)]]
+
+    client.get_webhook(1)  # alone, not in a batch: at once
+    assert revealed[1:] == [["detail-secret-1"]]
+
+
 def test_secrets_of_the_request_that_the_server_echoes_back_are_redacted(client, requests_mock):
     # Not only the token: the header values and the URL's user info that the request carried.
     body = {
