@@ -27,6 +27,7 @@ from airflow_provider_plusofon.api.transport import (
     connection_failed,
     read_timeout,
     tls_failure,
+    tls_verify,
     unbuildable,
 )
 from airflow_provider_plusofon.exceptions import PlusofonConfigError, PlusofonTransportError
@@ -64,7 +65,7 @@ class HttpxTransport:
         import httpx
 
         config = self.config
-        verify: Any = config.verify
+        verify: Any = tls_verify(config)
         if isinstance(verify, str):  # a CA bundle: newer httpx wants it as an SSL context
             verify = ssl.create_default_context(cafile=verify)
         limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)

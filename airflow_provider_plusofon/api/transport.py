@@ -67,6 +67,15 @@ def api_headers(config: PlusofonConnectionConfig) -> dict[str, str]:
     }
 
 
+def tls_verify(config: PlusofonConnectionConfig) -> bool | str:
+    """How the server's certificate is checked, by either transport: the connection's ``verify``
+    when it sets one (false, or a CA bundle), else the CA bundle the environment names as requests
+    and curl read it (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``), else the default trust store."""
+    if config.verify is not True:
+        return config.verify
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
 def connect_timeout(config: PlusofonConnectionConfig, request: Request) -> PlusofonTransportError:
     return PlusofonTransportError(
         f"could not connect within {config.timeout:g}s to {config.base_url}: is the host right, and "
@@ -151,7 +160,7 @@ class RequestsTransport:
         # override the connection's own verify.
         session.trust_env = False
         session.proxies = requests.utils.get_environ_proxies(config.base_url)
-        session.verify = _environ_ca_bundle() if config.verify is True else config.verify
+        session.verify = tls_verify(config)
         adapter = HTTPAdapter(pool_connections=self.pool_size, pool_maxsize=self.pool_size, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -205,11 +214,6 @@ class RequestsTransport:
         except broken as exc:
             raise broke_while_reading(request, exc) from None
         return bytes(body.content)
-
-
-def _environ_ca_bundle() -> bool | str:
-    """The CA bundle the environment names for ``requests`` (as requests and curl read it), or ``True``."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 Decoder = Callable[[bytes, int], Iterator[bytes]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ DETAIL = {"id": 7, "url": "https://crm.example.com/calls", "event": "create", "t
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """None of the variables requests reads, whatever the machine running the tests has set."""
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC"):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "NETRC"):
         monkeypatch.delenv(name, raising=False)
     for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
@@ -96,3 +97,46 @@ def test_the_environment_is_read_once_per_client_not_once_per_request(requests_m
 
     assert requests_mock.call_count == 3
     assert reads == [BASE]
+
+
+@pytest.mark.parametrize(
+    ("verify", "environment", "cafile"),
+    [
+        (True, True, "the environment's"),
+        (True, False, None),
+        (False, True, None),
+        ("connection", True, "the connection's"),
+    ],
+    ids=["none set: the environment's", "none anywhere", "verify=false", "the connection's bundle"],
+)
+def test_the_trigger_transport_trusts_the_same_ca_as_the_task_transport(
+    monkeypatch, tmp_path, verify, environment, cafile
+):
+    import ssl
+
+    import certifi
+
+    from airflow_provider_plusofon.api.async_transport import HttpxTransport
+
+    bundles = {"the environment's": str(tmp_path / "corporate.pem"), "the connection's": str(tmp_path / "plusofon.pem")}
+    for path in bundles.values():
+        Path(path).write_text(Path(certifi.where()).read_text())
+    if environment:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundles["the environment's"])
+    if verify == "connection":
+        verify = bundles["the connection's"]
+    asked: list[str | None] = []
+    real = ssl.create_default_context
+
+    def recorded(*args, cafile=None, **kwargs):
+        asked.append(cafile)
+        return real(*args, cafile=cafile, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", recorded)
+    config = PlusofonConnectionConfig(
+        base_url="https://restapi.plusofon.ru", client_id=CLIENT_ID, token=TOKEN, verify=verify
+    )
+
+    HttpxTransport(config).client  # noqa: B018 (built here, as on the first request)
+
+    assert [path for path in asked if path in bundles.values()] == ([bundles[cafile]] if cafile else [])
