@@ -174,7 +174,8 @@ def shape(value: Any) -> str:
         return f"a string of {len(value)} characters"
     if isinstance(value, Mapping):
         keys = ", ".join(repr(str(k))[:40] for k in list(value)[:10])
-        return f"a mapping with keys {keys}" if value else "an empty mapping"
+        more = f" and {len(value) - 10} more" if len(value) > 10 else ""
+        return f"a mapping with keys {keys}{more}" if value else "an empty mapping"
     if isinstance(value, list | tuple):
         return f"a list of {len(value)} items"
     if value is None:

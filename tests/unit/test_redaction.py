@@ -60,6 +60,11 @@ def test_redact_replaces_longest_first_and_ignores_empty_secrets():
     [
         (SECRET, "a string of 15 characters"),
         ({"X-Auth": SECRET}, "a mapping with keys 'X-Auth'"),
+        ({f"k{i}": SECRET for i in range(10)}, "a mapping with keys " + ", ".join(f"'k{i}'" for i in range(10))),
+        (
+            {f"k{i}": SECRET for i in range(12)},
+            "a mapping with keys " + ", ".join(f"'k{i}'" for i in range(10)) + " and 2 more",
+        ),
         ([SECRET, SECRET], "a list of 2 items"),
         (None, "null"),
         (True, "a boolean"),

@@ -510,7 +510,7 @@ KNOWN = "expected one of url, event, type_call, type_style, fields, headers, par
             [
                 "spec #0: field 'url': must be a string, got "
                 + repr({chr(97 + n): 1 for n in range(10)})
-                + " (a mapping with keys 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')"
+                + " (a mapping with keys 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j' and 1 more)"
             ],
         ),
         (
