@@ -57,3 +57,25 @@ def ensure_by_hand(base_url: str, client_id: str, token: str, specs: list[dict[s
         ):
             body = {k: v for k, v in detail.items() if k not in ("id", "type") and v is not None}
             requests.put(f"{url}/{match['id']}", json={**body, **spec}, headers=headers, timeout=30).raise_for_status()
+
+
+def replay_in_flight(base_url: str, client_id: str, token: str, sent: list[dict[str, Any]], max_workers: int) -> None:
+    """
+    The requests another client sent (as the emulator logged them), again, by a bare keep-alive
+    session with ``max_workers`` in flight and nothing waiting for anything: the most any client
+    sending them can overlap, the ceiling of its speed-up.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = requests.Session()
+    session.headers.update(api_headers(client_id, token))
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max_workers)
+    session.mount("http://", adapter)
+
+    def send(entry: dict[str, Any]) -> None:
+        session.request(
+            entry["method"], base_url + entry["path"], params=entry["query"], json=entry["body"], timeout=30
+        ).raise_for_status()
+
+    with ThreadPoolExecutor(max_workers) as pool:
+        list(pool.map(send, sent))
