@@ -87,6 +87,26 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
+# What requests, urllib and httpx read of the environment to reach a server and trust it.
+NETWORK_VARIABLES = (
+    *(f"{scheme}_proxy" for scheme in ("http", "https", "all", "no")),
+    *(f"{scheme}_PROXY" for scheme in ("HTTP", "HTTPS", "ALL", "NO")),
+    "REQUEST_METHOD",  # set, urllib ignores HTTP_PROXY (the CGI rule)
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NETRC",
+)
+
+
+@pytest.fixture
+def bare_network_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of :data:`NETWORK_VARIABLES`, whatever the machine running the tests has set."""
+    for name in NETWORK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def conn_env(monkeypatch: pytest.MonkeyPatch) -> dict:
     """The default connection, pointing at a host that only requests-mock answers."""

@@ -9,6 +9,7 @@ SDK on every 3.x release, so this adds no dependency.
 
 from __future__ import annotations
 
+import os
 import ssl
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,19 @@ def _hint(error: BaseException) -> tuple[str, str]:
     return "NewConnectionError", NOTHING_LISTENING
 
 
+def _ssl_context(bundle: str) -> ssl.SSLContext:
+    """A context trusting the CA bundle at ``bundle``: a file, or a folder of hashed certificates."""
+    try:
+        if os.path.isdir(bundle):
+            return ssl.create_default_context(capath=bundle)
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise PlusofonConfigError(
+            f"the CA bundle {bundle[:200]!r} cannot be read ({type(exc).__name__}): check the connection's "
+            "extra 'verify', or the environment's CA bundle"
+        ) from None
+
+
 class HttpxTransport:
     """
     A keep-alive ``httpx.AsyncClient`` with the documented headers: no thread per request.
@@ -67,7 +81,7 @@ class HttpxTransport:
         config = self.config
         verify: Any = tls_verify(config)
         if isinstance(verify, str):  # a CA bundle: newer httpx wants it as an SSL context
-            verify = ssl.create_default_context(cafile=verify)
+            verify = _ssl_context(verify)
         limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
         return httpx.AsyncClient(
             headers=api_headers(config),
@@ -85,15 +99,15 @@ class HttpxTransport:
         """Send one request; return its status, its body (read up to the cap) and its headers."""
         import httpx
 
-        config = self.config
+        config, client = self.config, self.client
         try:
-            built = self.client.build_request(
+            built = client.build_request(
                 request.method, config.base_url + request.path, params=request.params, json=request.body
             )
         except (httpx.HTTPError, ValueError, TypeError, UnicodeError) as exc:
             raise unbuildable(request, exc) from None
         try:
-            response = await self.client.send(built, stream=True)
+            response = await client.send(built, stream=True)
         except httpx.ConnectTimeout as exc:
             raise connect_timeout(config, request) from exc
         except httpx.TimeoutException as exc:

@@ -67,13 +67,32 @@ def api_headers(config: PlusofonConnectionConfig) -> dict[str, str]:
     }
 
 
+# The variables that name a CA bundle (a file or a folder), in the order they count: requests'
+# and curl's, then OpenSSL's (which httpx reads).
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
 def tls_verify(config: PlusofonConnectionConfig) -> bool | str:
-    """How the server's certificate is checked, by either transport: the connection's ``verify``
-    when it sets one (false, or a CA bundle), else the CA bundle the environment names as requests
-    and curl read it (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``), else the default trust store."""
+    """
+    How the server's certificate is checked, the same way by either transport: the connection's
+    ``verify`` when it sets one (false, or a CA bundle), else the first CA bundle the environment
+    names (:data:`CA_VARIABLES`), else the default trust store.
+
+    :raises PlusofonConfigError: for an https base URL, when the bundle the environment names is not there.
+    """
     if config.verify is not True:
         return config.verify
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    for name in CA_VARIABLES:
+        path = os.environ.get(name)
+        if not path:
+            continue
+        if config.base_url.startswith("https://") and not os.path.exists(path):
+            raise PlusofonConfigError(
+                f"{name} names a CA bundle that does not exist ({path[:200]!r}): fix or unset it, or set "
+                "the connection's extra 'verify'"
+            )
+        return path
+    return True
 
 
 def connect_timeout(config: PlusofonConnectionConfig, request: Request) -> PlusofonTransportError:
@@ -170,9 +189,9 @@ class RequestsTransport:
         """Send one request; return its status, its body (read up to the cap) and its headers."""
         import requests
 
-        config, method, path = self.config, request.method, request.path
+        config, method, path, session = self.config, request.method, request.path, self.session
         try:
-            response = self.session.request(
+            response = session.request(
                 method,
                 config.base_url + path,
                 params=request.params,

@@ -12,13 +12,12 @@ pytestmark = pytest.mark.integration
 UNREACHABLE = "http://plusofon.invalid"  # never resolves: only the proxy can reach it
 
 
+@pytest.mark.usefixtures("bare_network_environment")
 def test_a_proxy_named_by_the_environment_carries_every_request(plusofon_emulator, monkeypatch):
     plusofon_emulator.seed(
         [{"url": f"https://crm.example.com/{i}", "event": "create", "type_call": "all"} for i in range(40)]
     )
-    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", plusofon_emulator.base_url)
+    monkeypatch.setenv("http_proxy", plusofon_emulator.base_url)
     config = PlusofonConnectionConfig(
         base_url=UNREACHABLE, client_id=plusofon_emulator.client_id, token=plusofon_emulator.token
     )

@@ -1,8 +1,7 @@
-"""RequestsTransport and the environment: what it takes from it (proxies, a CA bundle), when, and what never."""
+"""Both transports and the environment: what they take from it (proxies, a CA bundle), when, and what never."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,27 +9,30 @@ import requests
 
 from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH
+from airflow_provider_plusofon.exceptions import PlusofonConfigError
 from tests.conftest import BASE, CLIENT_ID, TOKEN
 
 DETAIL_URL = BASE + WEBHOOKS_PATH + "/7"
 DETAIL = {"id": 7, "url": "https://crm.example.com/calls", "event": "create", "type_call": "all", "headers": []}
+HTTPS_BASE = "https://restapi.plusofon.ru"
+
+pytestmark = pytest.mark.usefixtures("bare_network_environment")
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    """None of the variables requests reads, whatever the machine running the tests has set."""
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "NETRC"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-def read_one(requests_mock, verify: bool | str = True) -> Any:
-    requests_mock.get(DETAIL_URL, json=DETAIL)
-    config = PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, verify=verify)
+def read_one(requests_mock, verify: bool | str = True, base_url: str = BASE) -> Any:
+    requests_mock.get(base_url + WEBHOOKS_PATH + "/7", json=DETAIL)
+    config = PlusofonConnectionConfig(base_url=base_url, client_id=CLIENT_ID, token=TOKEN, verify=verify)
     PlusofonClient(config).get_webhook(7)
     return requests_mock.last_request
+
+
+@pytest.fixture
+def bundles(tmp_path) -> dict[str, str]:
+    """CA bundles on disk: a file and a folder for the environment, a file for the connection."""
+    (tmp_path / "certs").mkdir()
+    for name in ("corporate.pem", "openssl.pem", "plusofon.pem"):
+        (tmp_path / name).write_text("")
+    return {name: str(tmp_path / name) for name in ("corporate.pem", "openssl.pem", "plusofon.pem", "certs")}
 
 
 def test_a_netrc_entry_for_the_host_never_replaces_the_token(requests_mock, monkeypatch, tmp_path):
@@ -45,26 +47,43 @@ def test_a_netrc_entry_for_the_host_never_replaces_the_token(requests_mock, monk
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
-def test_the_environments_ca_bundle_is_used_when_the_connection_sets_none(requests_mock, monkeypatch, variable):
-    monkeypatch.setenv(variable, "/etc/corporate/ca.pem")
+@pytest.mark.parametrize(
+    ("environment", "trusted"),
+    [
+        ({"REQUESTS_CA_BUNDLE": "corporate.pem"}, "corporate.pem"),
+        ({"CURL_CA_BUNDLE": "corporate.pem"}, "corporate.pem"),
+        ({"SSL_CERT_FILE": "openssl.pem"}, "openssl.pem"),
+        ({"SSL_CERT_DIR": "certs"}, "certs"),
+        ({"SSL_CERT_FILE": "openssl.pem", "REQUESTS_CA_BUNDLE": "corporate.pem"}, "corporate.pem"),
+        ({}, None),
+    ],
+)
+def test_the_environments_ca_bundle_is_trusted_when_the_connection_sets_none(
+    requests_mock, monkeypatch, bundles, environment, trusted
+):
+    for name, bundle in environment.items():
+        monkeypatch.setenv(name, bundles[bundle])
 
-    assert read_one(requests_mock).verify == "/etc/corporate/ca.pem"
+    assert read_one(requests_mock, base_url=HTTPS_BASE).verify == (bundles[trusted] if trusted else True)
 
 
-@pytest.mark.parametrize("bundle", [False, True], ids=["verify=false", "a CA bundle"])
-def test_the_connections_verify_wins_over_the_environments_ca_bundle(requests_mock, monkeypatch, tmp_path, bundle):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corporate/ca.pem")
-    verify: bool | str = False
-    if bundle:
-        (tmp_path / "plusofon-ca.pem").write_text("")
-        verify = str(tmp_path / "plusofon-ca.pem")
+@pytest.mark.parametrize("verify", [False, "plusofon.pem"])
+def test_the_connections_verify_wins_over_the_environments_ca_bundle(requests_mock, monkeypatch, bundles, verify):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundles["corporate.pem"])
+    verify = bundles.get(verify, verify) if isinstance(verify, str) else verify
 
-    assert read_one(requests_mock, verify=verify).verify == verify
+    assert read_one(requests_mock, verify=verify, base_url=HTTPS_BASE).verify == verify
 
 
-def test_without_a_ca_bundle_anywhere_certificates_are_verified(requests_mock):
-    assert read_one(requests_mock).verify is True
+def test_a_ca_bundle_the_environment_names_but_that_is_not_there_is_a_clear_error(requests_mock, monkeypatch):
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/nowhere/ca.pem")
+
+    with pytest.raises(
+        PlusofonConfigError, match=r"^CURL_CA_BUNDLE names a CA bundle that does not exist \('/nowhere/ca.pem'\)"
+    ):
+        read_one(requests_mock, base_url=HTTPS_BASE)
+    assert read_one(requests_mock).verify == "/nowhere/ca.pem"  # plain http never reads it
+    assert requests_mock.call_count == 1
 
 
 def test_the_environments_proxy_is_used(requests_mock, monkeypatch):
@@ -81,6 +100,7 @@ def test_no_proxy_naming_the_host_means_no_proxy(requests_mock, monkeypatch):
 
 
 def test_the_environment_is_read_once_per_client_not_once_per_request(requests_mock, monkeypatch):
+    # requests reads it through the name it imported into sessions; ours through utils.
     reads: list[str] = []
     real = requests.utils.get_environ_proxies
 
@@ -89,6 +109,7 @@ def test_the_environment_is_read_once_per_client_not_once_per_request(requests_m
         return real(url, no_proxy=no_proxy)
 
     monkeypatch.setattr(requests.utils, "get_environ_proxies", counted)
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counted)
     requests_mock.get(DETAIL_URL, json=DETAIL)
     client = PlusofonClient(PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN))
 
@@ -99,44 +120,81 @@ def test_the_environment_is_read_once_per_client_not_once_per_request(requests_m
     assert reads == [BASE]
 
 
+class Recorded:
+    """What the trigger's transport built its httpx client with: each SSL context, and the verify it got."""
+
+    def __init__(self, monkeypatch) -> None:
+        import ssl
+
+        import httpx
+
+        self.contexts: list[tuple[str, dict[str, Any]]] = []
+        self.verify: Any = None
+
+        def context(**where: Any) -> Any:
+            made = f"context #{len(self.contexts)}"
+            self.contexts.append((made, where))
+            return made
+
+        def client(**kwargs: Any) -> Any:
+            self.verify = kwargs["verify"]
+            return object()
+
+        monkeypatch.setattr(ssl, "create_default_context", context)
+        monkeypatch.setattr(httpx, "AsyncClient", client)
+
+    def trusted(self, config: PlusofonConnectionConfig) -> Any:
+        """The verify the client got: True, False, or where the one context built from reads."""
+        from airflow_provider_plusofon.api.async_transport import HttpxTransport
+
+        HttpxTransport(config).client  # noqa: B018 (built here, as on the first request)
+        if isinstance(self.verify, bool):
+            return self.verify
+        [(made, where)] = self.contexts
+        assert self.verify == made
+        return where
+
+
 @pytest.mark.parametrize(
-    ("verify", "environment", "cafile"),
+    ("verify", "environment", "trusted"),
     [
-        (True, True, "the environment's"),
-        (True, False, None),
-        (False, True, None),
-        ("connection", True, "the connection's"),
+        (True, {"REQUESTS_CA_BUNDLE": "corporate.pem"}, {"cafile": "corporate.pem"}),
+        (True, {"SSL_CERT_DIR": "certs"}, {"capath": "certs"}),
+        (True, {"SSL_CERT_FILE": "openssl.pem", "CURL_CA_BUNDLE": "corporate.pem"}, {"cafile": "corporate.pem"}),
+        (True, {}, True),
+        (False, {"REQUESTS_CA_BUNDLE": "corporate.pem"}, False),
+        ("plusofon.pem", {"REQUESTS_CA_BUNDLE": "corporate.pem"}, {"cafile": "plusofon.pem"}),
     ],
-    ids=["none set: the environment's", "none anywhere", "verify=false", "the connection's bundle"],
+    ids=[
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE first",
+        "none anywhere",
+        "verify=false",
+        "the connection's",
+    ],
 )
-def test_the_trigger_transport_trusts_the_same_ca_as_the_task_transport(
-    monkeypatch, tmp_path, verify, environment, cafile
+def test_the_trigger_transport_trusts_what_the_task_transport_trusts(
+    requests_mock, monkeypatch, bundles, verify, environment, trusted
 ):
-    import ssl
+    for name, bundle in environment.items():
+        monkeypatch.setenv(name, bundles[bundle])
+    verify = bundles[verify] if isinstance(verify, str) else verify
+    config = PlusofonConnectionConfig(base_url=HTTPS_BASE, client_id=CLIENT_ID, token=TOKEN, verify=verify)
+    task_trusts = read_one(requests_mock, verify=verify, base_url=HTTPS_BASE).verify
 
-    import certifi
+    trigger_trusts = Recorded(monkeypatch).trusted(config)
 
+    expected = {key: bundles[name] for key, name in trusted.items()} if isinstance(trusted, dict) else trusted
+    assert trigger_trusts == expected
+    assert task_trusts == (next(iter(expected.values())) if isinstance(expected, dict) else expected)
+
+
+def test_a_ca_bundle_the_trigger_cannot_read_is_a_clear_error(bundles):
     from airflow_provider_plusofon.api.async_transport import HttpxTransport
 
-    bundles = {"the environment's": str(tmp_path / "corporate.pem"), "the connection's": str(tmp_path / "plusofon.pem")}
-    for path in bundles.values():
-        Path(path).write_text(Path(certifi.where()).read_text())
-    if environment:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundles["the environment's"])
-    if verify == "connection":
-        verify = bundles["the connection's"]
-    asked: list[str | None] = []
-    real = ssl.create_default_context
-
-    def recorded(*args, cafile=None, **kwargs):
-        asked.append(cafile)
-        return real(*args, cafile=cafile, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", recorded)
     config = PlusofonConnectionConfig(
-        base_url="https://restapi.plusofon.ru", client_id=CLIENT_ID, token=TOKEN, verify=verify
+        base_url=HTTPS_BASE, client_id=CLIENT_ID, token=TOKEN, verify=bundles["plusofon.pem"]
     )
-
-    HttpxTransport(config).client  # noqa: B018 (built here, as on the first request)
-
-    assert [path for path in asked if path in bundles.values()] == ([bundles[cafile]] if cafile else [])
+    with pytest.raises(PlusofonConfigError, match=r"^the CA bundle '.*plusofon\.pem' cannot be read \(SSLError\)"):
+        HttpxTransport(config).client  # noqa: B018
