@@ -338,11 +338,27 @@ def test_a_bad_value_of_a_field_without_secrets_is_shown(raw, expected):
     assert "pw-list-secret" not in problem
 
 
-@pytest.mark.parametrize("char", ["\t", "\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\u2028", " "])
+@pytest.mark.parametrize(
+    "char", ["\t", "\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\u2028", " ", "\xa0", "\u3000", "\x9f"]
+)
 def test_every_control_character_or_space_in_a_url_is_refused_without_its_password(char):
     [problem] = problems_of([{"url": f"https://crm:pw-ctl-secret@a.example/x{char}y", "event": "create"}])
     assert "field 'url': must not contain spaces or control characters" in problem
     assert "pw-ctl-secret" not in problem
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u00ad", "\ufeff"])
+def test_an_unprintable_character_that_is_no_space_or_control_is_allowed(char):
+    # Format characters (zero-width space, soft hyphen, BOM): neither checks refuses them.
+    [spec] = parse_specs(
+        [{"url": f"https://a.example/x{char}y", "event": "create", "headers": [{"name": "X", "value": f"v{char}w"}]}]
+    )
+    assert spec.url == f"https://a.example/x{char}y"
+
+
+def test_a_header_value_may_hold_spaces_of_any_kind():
+    [spec] = parse_specs([{**GOOD, "headers": [{"name": "X-Key", "value": "a b\xa0c\u3000d"}]}])
+    assert spec.body()["headers"] == [{"name": "X-Key", "value": "a b\xa0c\u3000d"}]
 
 
 def test_a_spec_shows_no_secret_where_its_repr_is_shown():
