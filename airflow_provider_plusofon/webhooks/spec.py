@@ -178,15 +178,20 @@ def _shown(value: Any, limit: int = 80) -> str:
 def _check_url(value: Any) -> str | None:
     if not isinstance(value, str):
         return f"must be a string, got {_shown(value)} ({shape(value)})"
+    problem = _url_problem(value)
+    return None if problem is None else f"{problem}, got {_shown(value, 120)}"
+
+
+def _url_problem(value: str) -> str | None:
     if _has_space_or_control(value):
-        return f"must not contain spaces or control characters (tab, line break, ...), got {_shown(value, 120)}"
+        return "must not contain spaces or control characters (tab, line break, ...)"
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises on a port that is not a number)
     except ValueError:
-        return f"is not a valid URL, got {_shown(value, 120)}"
+        return "is not a valid URL"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"must be an absolute http(s) URL, got {_shown(value, 120)}"
+        return "must be an absolute http(s) URL"
     return None
 
 
