@@ -153,8 +153,8 @@ class RequestsTransport:
     A keep-alive ``requests`` session: the documented headers, the connection's TLS settings,
     redirects never followed, answers read up to ``max_answer_bytes``. Of the environment it takes
     the proxies for the base URL (``HTTPS_PROXY``, ``NO_PROXY`` ...) and, when the connection sets
-    no ``verify``, the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``), once, when the
-    session starts; never ``~/.netrc``.
+    no ``verify``, the CA bundle (see :func:`tls_verify`), once, when the session starts; never
+    ``~/.netrc``.
 
     :param config: where and how to reach the API.
     :param pool_size: how many connections may be open at once (one per concurrent request).

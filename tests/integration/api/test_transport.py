@@ -28,3 +28,20 @@ def test_a_proxy_named_by_the_environment_carries_every_request(plusofon_emulato
     sent = plusofon_emulator.requests()
     assert sorted(r["query"]["page"] for r in sent) == ["1", "2", "3"]
     assert {r["headers"]["Host"] for r in sent} == {"plusofon.invalid"}
+
+
+@pytest.mark.usefixtures("bare_network_environment")
+def test_a_proxy_that_cannot_be_reached_is_reported_without_its_credentials(monkeypatch, waits):
+    from airflow_provider_plusofon.emulator import free_port
+    from airflow_provider_plusofon.exceptions import PlusofonTransportError
+
+    monkeypatch.setenv("http_proxy", f"http://squid:proxy-pass-5e1d@127.0.0.1:{free_port()}")
+    config = PlusofonConnectionConfig(base_url=UNREACHABLE, client_id="10553", token="tok-proxy-test-1", max_retries=1)
+
+    with pytest.raises(PlusofonTransportError) as caught:
+        PlusofonClient(config).list_webhooks()
+
+    text = str(caught.value)
+    assert "connection failed" in text
+    assert "proxy-pass-5e1d" not in text and "squid" not in text
+    assert len(waits) == 1  # retried once, as any connection failure
