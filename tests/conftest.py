@@ -32,7 +32,7 @@ pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]
 
 TOKEN = "tok-SECRET-4f1c9a"
 CLIENT_ID = "10553"
-BASE = "http://plusofon.test"
+BASE = "https://plusofon.test"
 API_PATH = re.compile(r"^/api/v1/webhooks(/[1-9][0-9]*)?$")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import os
 import re
@@ -44,14 +45,20 @@ def _number(name: str, value: Any, kind: type, minimum: float, maximum: float | 
     return number
 
 
-def _verify(name: str, value: Any) -> bool | str:
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _boolean(name: str, value: Any, *, paths: bool = False) -> bool | str:
+    """A yes/no setting (a URI connection gives ``"true"``); with ``paths``, a CA bundle path too."""
     if isinstance(value, bool):
         return value
     text = str(value).strip()
-    if text.lower() in {"true", "1", "yes", "on"}:
+    if text.lower() in _TRUE:
         return True
-    if text.lower() in {"false", "0", "no", "off"}:
+    if text.lower() in _FALSE:
         return False
+    if not paths:
+        raise PlusofonConfigError(f"{name!r} must be true or false, got {repr(value)[:40]}")
     if not text or _has_control_characters(text):
         raise PlusofonConfigError(f"{name!r} must be true/false or a CA bundle path, got {repr(value)[:40]}")
     # A CA bundle (a file) or a folder of certificates, as requests takes them: checked now, not as
@@ -72,9 +79,10 @@ class Setting:
     :param label: the connection form's label.
     :param doc: what it does, for the form's description and the README.
     :param default: what an empty or missing value means.
-    :param kind: ``float``, ``int`` or ``bool`` (a ``bool`` may also be a CA bundle path: ``verify``).
+    :param kind: ``float``, ``int`` or ``bool``.
     :param minimum: the smallest value allowed (numbers only).
     :param maximum: the largest value allowed, if any (numbers only).
+    :param paths: a ``bool`` that may also be a path (``verify``: a CA bundle).
     """
 
     name: str
@@ -84,11 +92,12 @@ class Setting:
     kind: type
     minimum: float = 0
     maximum: float | None = None
+    paths: bool = False
 
     def parse(self, value: Any) -> Any:
         """The value, converted and checked. :raises PlusofonConfigError: naming the setting."""
         if self.kind is bool:
-            return _verify(self.name, value)
+            return _boolean(self.name, value, paths=self.paths)
         return _number(self.name, value, self.kind, self.minimum, self.maximum)
 
     def form_field(self) -> dict[str, Any]:
@@ -110,7 +119,14 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", "Timeout (seconds)", "Seconds to wait for each answer of the API", 30.0, float, 0.1),
-    Setting("verify", "Verify TLS", "Check the server's TLS certificate (or a CA bundle path, in Extra)", True, bool),
+    Setting(
+        "verify",
+        "Verify TLS",
+        "Check the server's TLS certificate (or a CA bundle path, in Extra)",
+        True,
+        bool,
+        paths=True,
+    ),
     Setting(
         "max_retries",
         "Max retries",
@@ -130,6 +146,14 @@ SETTINGS: tuple[Setting, ...] = (
         16 * 1024 * 1024,
         int,
         1024,
+    ),
+    Setting(
+        "allow_plain_http",
+        "Allow plain HTTP",
+        "Send the API token over a plain http:// base URL to a host that is not this machine "
+        "(unencrypted: only on a network you trust; https:// and loopback need no opt-in)",
+        False,
+        bool,
     ),
 )
 SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -213,6 +237,33 @@ def _checked_base_url(value: Any) -> str:
     return text
 
 
+def is_this_machine(host: str) -> bool:
+    """Whether a URL's host is a loopback address or the name ``localhost``: traffic to it never
+    leaves this machine (``127.0.0.0/8``, ``::1``, and IPv4 loopback written as IPv6)."""
+    name = host.rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def _plain_http_problem(base_url: str, allowed: bool) -> str | None:
+    """Why the token may not go to this base URL: plain http to another machine, unless opted in."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or allowed or is_this_machine(parts.hostname or ""):
+        return None
+    setting = SETTINGS_BY_NAME["allow_plain_http"]
+    return (
+        f"the base URL {base_url[:80]!r} is plain http:// to a host that is not this machine, so the API token "
+        f"would travel unencrypted: use https://, or set the connection's extra {setting.name!r} to true "
+        f"(the form's {setting.label!r}) if every network on the way is trusted"
+    )
+
+
 def _checked_credential(label: str, value: Any) -> str:
     text = str(value or "").strip()
     if not text:
@@ -247,6 +298,8 @@ class PlusofonConnectionConfig:
     :param max_retries: retries after the first attempt for failures worth retrying.
     :param max_pages: the most list pages one listing may read; more fails clearly.
     :param max_answer_bytes: the largest answer (after decompression) the client reads.
+    :param allow_plain_http: let the token go over plain ``http://`` to a host that is not this
+        machine (refused otherwise: it would travel unencrypted).
     :param conn_id: the Airflow connection it came from, if any (for messages).
     """
 
@@ -258,6 +311,7 @@ class PlusofonConnectionConfig:
     max_retries: int = _default("max_retries")
     max_pages: int = _default("max_pages")
     max_answer_bytes: int = _default("max_answer_bytes")
+    allow_plain_http: bool = _default("allow_plain_http")
     conn_id: str = ""
 
     def __post_init__(self) -> None:
@@ -268,15 +322,19 @@ class PlusofonConnectionConfig:
         }
         for setting in SETTINGS:
             checks[setting.name] = lambda setting=setting: setting.parse(getattr(self, setting.name))  # type: ignore[misc]
-        problems = []
+        problems: dict[str, str] = {}
         for name, check in checks.items():
             try:
                 object.__setattr__(self, name, check())
             except PlusofonConfigError as error:
-                problems.append(str(error))
+                problems[name] = str(error)
+        if not problems.keys() & {"base_url", "allow_plain_http"}:  # each valid: weighed together
+            problem = _plain_http_problem(self.base_url, bool(self.allow_plain_http))
+            if problem:
+                problems["allow_plain_http"] = problem
         if problems:
             where = f"Connection {self.conn_id!r}" if self.conn_id else "The Plusofon settings"
-            raise PlusofonConfigError(f"{where}: {'; '.join(problems)}")
+            raise PlusofonConfigError(f"{where}: {'; '.join(problems.values())}")
 
     @property
     def account(self) -> str:

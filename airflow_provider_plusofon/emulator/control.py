@@ -70,6 +70,12 @@ def _add_account(emulator: PlusofonEmulator, account: Account, body: Any) -> Any
     return {**OK, "client_id": account.client_id}
 
 
+def _rotate_token(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    token = (body if isinstance(body, dict) else {}).get("token")
+    account.rotate_token(token if isinstance(token, str) else "")
+    return OK
+
+
 def _accounts(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
     return [{"client_id": a.client_id, "webhooks": len(a.webhooks())} for a in emulator.accounts.values()]
 
@@ -89,6 +95,7 @@ CALLS: dict[tuple[str, str], Callable[[PlusofonEmulator, Account, Any], Any]] = 
     ("POST", "/reset"): _reset,
     ("GET", "/accounts"): _accounts,
     ("POST", "/accounts"): _add_account,
+    ("PUT", "/token"): _rotate_token,
 }
 
 

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_plusofon.api.settings import is_this_machine
 from airflow_provider_plusofon.emulator.control import CONTROL_PREFIX, control
 from airflow_provider_plusofon.emulator.faults import Dropped, Fault, FaultQueue, answer_with_faults
 from airflow_provider_plusofon.emulator.routes import Exchange, Reply, decode, route
@@ -136,18 +137,29 @@ class Account:
         self.emulator, self.client_id, self.token, self.state = emulator, str(client_id), token, state
         self.faults = FaultQueue()
 
+    def rotate_token(self, token: str) -> None:
+        """Accept ``token`` from now on, and no longer the old one (as the vendor's account area does
+        when a token is issued again): a request with the old one is answered 401."""
+        if not token.strip():
+            raise ValueError("a token must be a non-empty string")
+        self.token = token
+
     def inject(self, kind: str, **options: Any) -> Fault:
         """Script a fault for this account's next matching requests; see :class:`~.faults.Fault`."""
         return self.faults.inject(kind, **options)
 
     def connection_uri(self) -> dict[str, Any]:
-        """This account's connection, in the JSON form ``AIRFLOW_CONN_*`` accepts."""
+        """This account's connection, in the JSON form ``AIRFLOW_CONN_*`` accepts (opted in to plain
+        http when the emulator listens on an address other machines reach: it serves no TLS)."""
+        extra: dict[str, Any] = {"timeout": 10}
+        if not is_this_machine(self.emulator.host):
+            extra["allow_plain_http"] = True
         return {
             "conn_type": "plusofon",
             "login": self.client_id,
             "password": self.token,
             "host": self.emulator.base_url,
-            "extra": {"timeout": 10},
+            "extra": extra,
         }
 
     def connection_env(self) -> str:

@@ -17,6 +17,9 @@ def test_entry_point_points_at_get_provider_info():
     assert entry.load() is get_provider_info
 
 
+SETTING_NAMES = ("timeout", "verify", "max_retries", "max_pages", "max_answer_bytes", "allow_plain_http")
+
+
 def test_provider_info_declares_the_connection_type_and_form():
     info = get_provider_info()
     assert info["package-name"] == "airflow-provider-plusofon"
@@ -27,9 +30,11 @@ def test_provider_info_declares_the_connection_type_and_form():
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "API token", "host": "Base URL"}
     assert set(behaviour["hidden-fields"]) == {"schema", "extra"}
     assert behaviour["placeholders"]["host"] == "https://restapi.plusofon.ru"
-    # every setting a connection can hold has its field (issue 18: max_pages and max_answer_bytes too)
-    assert set(conn["conn-fields"]) == {"timeout", "verify", "max_retries", "max_pages", "max_answer_bytes"}
+    # every setting a connection can hold has its field (issue 18: max_pages and max_answer_bytes too;
+    # issue 33: the opt-in to plain http)
+    assert set(conn["conn-fields"]) == {*SETTING_NAMES}
     assert conn["conn-fields"]["verify"]["schema"] == {"type": ["boolean", "null"], "default": True}
+    assert conn["conn-fields"]["allow_plain_http"]["schema"] == {"type": ["boolean", "null"], "default": False}
     defaults = {name: field["schema"]["default"] for name, field in conn["conn-fields"].items()}
     assert defaults == {
         "timeout": 30,
@@ -37,6 +42,7 @@ def test_provider_info_declares_the_connection_type_and_form():
         "max_retries": 5,
         "max_pages": 10000,
         "max_answer_bytes": 16 * 1024 * 1024,
+        "allow_plain_http": False,
     }
     assert conn["conn-fields"]["max_retries"]["schema"]["maximum"] == 20
     json.dumps(info)
@@ -69,12 +75,14 @@ def test_the_ui_gets_the_connection_form_on_this_airflow():
     assert fields.url_schema.hidden is True
     assert fields.port is not None and not fields.port.hidden and "Test button" in fields.port.placeholder
     extras = meta.extra_fields
-    assert set(extras) == {"timeout", "verify", "max_retries", "max_pages", "max_answer_bytes"}
+    assert set(extras) == {*SETTING_NAMES}
     for name, field in extras.items():
         assert "null" in field["schema"]["type"], f"{name} would be required in the form"
     assert extras["timeout"]["schema"]["title"] == "Timeout (seconds)"
     assert extras["max_retries"]["value"] == 5
     assert extras["verify"]["value"] is True
+    assert extras["allow_plain_http"]["value"] is False
+    assert "unencrypted" in extras["allow_plain_http"]["description"]
 
 
 def test_the_version_is_defined_once():

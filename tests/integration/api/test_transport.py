@@ -9,7 +9,8 @@ from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConf
 
 pytestmark = pytest.mark.integration
 
-UNREACHABLE = "http://plusofon.invalid"  # never resolves: only the proxy can reach it
+# Never resolves: only the proxy can reach it (plain http through a proxy on a trusted network, opted in).
+UNREACHABLE = "http://plusofon.invalid"
 
 
 @pytest.mark.usefixtures("bare_network_environment")
@@ -19,7 +20,10 @@ def test_a_proxy_named_by_the_environment_carries_every_request(plusofon_emulato
     )
     monkeypatch.setenv("http_proxy", plusofon_emulator.base_url)
     config = PlusofonConnectionConfig(
-        base_url=UNREACHABLE, client_id=plusofon_emulator.client_id, token=plusofon_emulator.token
+        base_url=UNREACHABLE,
+        client_id=plusofon_emulator.client_id,
+        token=plusofon_emulator.token,
+        allow_plain_http=True,
     )
 
     listing = PlusofonClient(config, max_workers=4).list_webhooks()
@@ -36,7 +40,9 @@ def test_a_proxy_that_cannot_be_reached_is_reported_without_its_credentials(monk
     from airflow_provider_plusofon.exceptions import PlusofonTransportError
 
     monkeypatch.setenv("http_proxy", f"http://squid:proxy-pass-5e1d@127.0.0.1:{free_port()}")
-    config = PlusofonConnectionConfig(base_url=UNREACHABLE, client_id="10553", token="tok-proxy-test-1", max_retries=1)
+    config = PlusofonConnectionConfig(
+        base_url=UNREACHABLE, client_id="10553", token="tok-proxy-test-1", max_retries=1, allow_plain_http=True
+    )
 
     with pytest.raises(PlusofonTransportError) as caught:
         PlusofonClient(config).list_webhooks()

@@ -64,3 +64,37 @@ def test_help_names_the_accounts_option():
         [sys.executable, "-m", "airflow_provider_plusofon.emulator", "--help"], capture_output=True, text=True
     )
     assert "--accounts" in out.stdout
+
+
+def test_a_rotated_token_is_accepted_and_the_old_one_refused():
+    with running_emulator(token="old-token-1") as emulator:
+        other = emulator.add_account("20001", "other-token")
+        emulator.seed([{"url": f"https://crm.example.com/{i}", "event": "create"} for i in range(16)])
+        assert len(client(emulator, emulator.client_id, "old-token-1").list_webhooks()) == 16
+
+        emulator.rotate_token("new-token-2")
+
+        with pytest.raises(PlusofonAuthError, match="HTTP 401"):
+            client(emulator, emulator.client_id, "old-token-1").list_webhooks()
+        assert len(client(emulator, emulator.client_id, "new-token-2").list_webhooks()) == 16
+        assert client(emulator, "20001", "other-token").list_webhooks() == []  # another account's stays
+        answer = requests.put(
+            f"{emulator.base_url}/__emulator__/token", json={"token": "third-token-3"}, headers={"Client": "20001"}
+        )
+        assert answer.json() == {"success": True}
+        assert other.token == "third-token-3" and emulator.token == "new-token-2"
+        refused = requests.put(f"{emulator.base_url}/__emulator__/token", json={}, headers={"Client": "20001"})
+        assert (refused.status_code, other.token) == (400, "third-token-3")
+
+
+@pytest.mark.parametrize(("host", "opted_in"), [("127.0.0.1", False), ("localhost", False), ("0.0.0.0", True)])
+def test_the_printed_connection_opts_in_to_plain_http_only_where_other_machines_reach_it(host, opted_in):
+    from airflow_provider_plusofon.emulator import PlusofonEmulator
+
+    connection = PlusofonEmulator(host=host, port=8765).connection_uri()
+
+    assert ("allow_plain_http" in connection["extra"]) is opted_in
+    config = PlusofonConnectionConfig(
+        base_url=connection["host"], client_id=connection["login"], token=connection["password"], **connection["extra"]
+    )
+    assert config.base_url == f"http://{host}:8765"

@@ -150,3 +150,88 @@ def test_a_sensor_fails_at_once_on_a_missing_ca_bundle(monkeypatch, requests_moc
         sensor.poke({})
     assert requests_mock.call_count == 0
     assert waits == []
+
+
+# -- the token never travels unencrypted off this machine (issue 33) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://gateway.corp.example",
+        "http://gateway.corp.example:8080/plusofon",
+        "http://restapi.plusofon.ru",
+        "http://10.0.0.5:8765",
+        "http://0.0.0.0:8765",
+        "http://127.0.0.1.nip.io",
+        "http://localhost.evil.example",
+        "http://[fe80::1]:8765",
+        "HTTP://gateway.corp.example",
+    ],
+)
+def test_a_plain_http_base_url_off_this_machine_is_refused_before_any_request(requests_mock, base_url):
+    with pytest.raises(PlusofonConfigError) as caught:
+        PlusofonConnectionConfig(base_url=base_url, client_id=CLIENT_ID, token=TOKEN, conn_id="plusofon_gw")
+
+    assert str(caught.value) == (
+        f"Connection 'plusofon_gw': the base URL {base_url!r} is plain http:// to a host that is not this machine, "
+        "so the API token would travel unencrypted: use https://, or set the connection's extra 'allow_plain_http' "
+        "to true (the form's 'Allow plain HTTP') if every network on the way is trusted"
+    )
+    assert TOKEN not in str(caught.value)
+    assert requests_mock.call_count == 0
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:8765",
+        "http://127.8.9.10",
+        "http://[::1]:8765",
+        "http://[::ffff:127.0.0.1]:8765",
+        "http://localhost:8765",
+        "http://LOCALHOST",
+        "http://localhost.:8765/prefix",
+        "https://gateway.corp.example",
+    ],
+)
+def test_loopback_and_https_need_no_opt_in(requests_mock, base_url):
+    config = PlusofonConnectionConfig(base_url=base_url, client_id=CLIENT_ID, token=TOKEN)
+    mock_pages(requests_mock, [[item(1)]], base=base_url)
+
+    assert [w["id"] for w in PlusofonClient(config).list_webhooks()] == [1]
+    assert requests_mock.last_request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("opt_in", [True, "true", "True", "1", "yes", "on"])
+def test_plain_http_off_this_machine_is_sent_when_the_connection_opts_in(requests_mock, opt_in):
+    config = PlusofonConnectionConfig(
+        base_url="http://gateway.corp.example", client_id=CLIENT_ID, token=TOKEN, allow_plain_http=opt_in
+    )
+    mock_pages(requests_mock, [[item(1)]], base="http://gateway.corp.example")
+
+    assert config.allow_plain_http is True
+    assert [w["id"] for w in PlusofonClient(config).list_webhooks()] == [1]
+
+
+@pytest.mark.parametrize("opt_in", [False, "false", "0", "no", "off"])
+def test_an_opt_out_written_any_way_is_an_opt_out(opt_in):
+    with pytest.raises(PlusofonConfigError, match="would travel unencrypted"):
+        PlusofonConnectionConfig(
+            base_url="http://gateway.corp.example", client_id=CLIENT_ID, token=TOKEN, allow_plain_http=opt_in
+        )
+
+
+@pytest.mark.parametrize("opt_in", ["maybe", "/etc/ssl/certs", 2, "tr\nue"])
+def test_an_opt_in_that_is_not_true_or_false_is_refused_naming_it(opt_in):
+    with pytest.raises(PlusofonConfigError, match=r"'allow_plain_http' must be true or false, got ") as caught:
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, allow_plain_http=opt_in)
+    assert "unencrypted" not in str(caught.value)  # the opt-in's own problem, not a second one about it
+
+
+def test_a_plain_http_base_url_is_reported_with_the_other_problems():
+    with pytest.raises(PlusofonConfigError) as caught:
+        PlusofonConnectionConfig(base_url="http://gateway.corp.example", client_id="", token=TOKEN, timeout="nan")
+    text = str(caught.value)
+    for expected in ("Client ID", "'timeout'", "would travel unencrypted"):
+        assert expected in text

@@ -10,8 +10,10 @@ import requests
 from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.api.ids import WEBHOOKS_PATH
 from airflow_provider_plusofon.exceptions import PlusofonConfigError
-from tests.conftest import BASE, CLIENT_ID, TOKEN
+from tests.conftest import CLIENT_ID, TOKEN
 
+# Plain http, opted in (a proxy on a trusted network): what the environment's http proxy serves.
+BASE = "http://plusofon.test"
 DETAIL_URL = BASE + WEBHOOKS_PATH + "/7"
 DETAIL = {"id": 7, "url": "https://crm.example.com/calls", "event": "create", "type_call": "all", "headers": []}
 HTTPS_BASE = "https://restapi.plusofon.ru"
@@ -21,7 +23,9 @@ pytestmark = pytest.mark.usefixtures("bare_network_environment")
 
 def read_one(requests_mock, verify: bool | str = True, base_url: str = BASE) -> Any:
     requests_mock.get(base_url + WEBHOOKS_PATH + "/7", json=DETAIL)
-    config = PlusofonConnectionConfig(base_url=base_url, client_id=CLIENT_ID, token=TOKEN, verify=verify)
+    config = PlusofonConnectionConfig(
+        base_url=base_url, client_id=CLIENT_ID, token=TOKEN, verify=verify, allow_plain_http=True
+    )
     PlusofonClient(config).get_webhook(7)
     return requests_mock.last_request
 
@@ -111,7 +115,9 @@ def test_the_environment_is_read_once_per_client_not_once_per_request(requests_m
     monkeypatch.setattr(requests.utils, "get_environ_proxies", counted)
     monkeypatch.setattr(requests.sessions, "get_environ_proxies", counted)
     requests_mock.get(DETAIL_URL, json=DETAIL)
-    client = PlusofonClient(PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN))
+    client = PlusofonClient(
+        PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, allow_plain_http=True)
+    )
 
     for _ in range(3):
         client.get_webhook(7)

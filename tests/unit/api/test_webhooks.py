@@ -52,9 +52,10 @@ def item(webhook_id: int, url: str = "https://crm.example.com/calls", event: str
     return {"id": webhook_id, "url": url, "type_call": "inbound", "type": "lk", "event": event, **extra}
 
 
-def mock_pages(requests_mock, pages: list[list[dict]]) -> None:
+def mock_pages(requests_mock, pages: list[list[dict]], base: str = BASE) -> None:
+    url = base.rstrip("/") + WEBHOOKS_PATH
     for number, items in enumerate(pages, start=1):
-        requests_mock.get(LIST_URL + f"?page={number}", complete_qs=True, json=paginator(items, number, len(pages)))
+        requests_mock.get(url + f"?page={number}", complete_qs=True, json=paginator(items, number, len(pages)))
 
 
 def assert_exponential_backoff(waits: list[float]) -> None:

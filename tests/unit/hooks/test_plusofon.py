@@ -155,7 +155,7 @@ def test_lost_create_answer_is_outcome_unknown_for_the_hook_too(hook, requests_m
 
 
 def connect(monkeypatch, **fields) -> PlusofonHook:
-    conn = {"conn_type": "plusofon", "login": "10553", "password": TOKEN, "host": "http://plusofon.test", **fields}
+    conn = {"conn_type": "plusofon", "login": "10553", "password": TOKEN, "host": "https://plusofon.test", **fields}
     monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_HOSTILE", json.dumps(conn))
     return PlusofonHook("plusofon_hostile")
 
@@ -168,6 +168,65 @@ def test_a_host_that_is_not_http_fails_at_once_without_retries(monkeypatch, requ
     assert hook.test_connection()[0] is False
     assert requests_mock.call_count == 0
     assert waits == []
+
+
+# Each way a connection is written: the JSON of AIRFLOW_CONN_*, its URI (the path is the schema),
+# and what the UI's form stores (host, the Schema field, the extra's boolean).
+PLAIN_HTTP_CONNECTIONS = {
+    "json host": {"conn_type": "plusofon", "login": "10553", "password": TOKEN, "host": "http://gw.corp.example"},
+    "form schema field": {
+        "conn_type": "plusofon",
+        "login": "10553",
+        "password": TOKEN,
+        "host": "gw.corp.example",
+        "schema": "http",
+        "port": 8080,
+    },
+    "uri": "plusofon://10553:tok-SECRET-4f1c9a@gw.corp.example:8080/http?timeout=5",
+}
+
+
+def _set_connection(monkeypatch, conn, **extra) -> PlusofonHook:
+    if isinstance(conn, str):
+        conn += "".join(f"&{k}={str(v).lower()}" for k, v in extra.items())
+    else:
+        conn = json.dumps({**conn, "extra": extra}) if extra else json.dumps(conn)
+    monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_GATEWAY", conn)
+    return PlusofonHook("plusofon_gateway")
+
+
+@pytest.mark.parametrize("conn", PLAIN_HTTP_CONNECTIONS.values(), ids=PLAIN_HTTP_CONNECTIONS)
+def test_a_plain_http_connection_off_this_machine_fails_before_any_connection_is_opened(
+    monkeypatch, requests_mock, waits, conn
+):
+    hook = _set_connection(monkeypatch, conn)
+
+    with pytest.raises(
+        PlusofonConfigError, match=r"^Connection 'plusofon_gateway': the base URL 'http://gw\.corp"
+    ) as caught:
+        hook.list_webhooks()
+    assert "set the connection's extra 'allow_plain_http' to true" in str(caught.value)
+    ok, message = hook.test_connection()
+    assert (ok, "would travel unencrypted" in message) == (False, True)
+    assert requests_mock.call_count == 0
+    assert waits == []
+
+
+@pytest.mark.parametrize("conn", PLAIN_HTTP_CONNECTIONS.values(), ids=PLAIN_HTTP_CONNECTIONS)
+def test_a_plain_http_connection_that_opts_in_is_sent_in_clear_as_asked(monkeypatch, requests_mock, conn):
+    hook = _set_connection(monkeypatch, conn, allow_plain_http=True)
+    base = hook.config.base_url
+    requests_mock.get(base + "/api/v1/webhooks?page=1", json=paginator([item(1)], 1, 1))
+
+    assert [w["id"] for w in hook.list_webhooks()] == [1]
+    assert requests_mock.last_request.url.startswith("http://gw.corp.example")
+
+
+def test_a_loopback_connection_written_as_a_uri_needs_no_opt_in(monkeypatch, requests_mock):
+    hook = _set_connection(monkeypatch, "plusofon://10553:tok-SECRET-4f1c9a@localhost:8765/http?timeout=5")
+    requests_mock.get("http://localhost:8765/api/v1/webhooks?page=1", json=paginator([item(1)], 1, 1))
+
+    assert [w["id"] for w in hook.list_webhooks()] == [1]
 
 
 def test_a_pasted_token_with_a_trailing_newline_works_and_is_masked_both_ways(monkeypatch, requests_mock, masked):
