@@ -85,7 +85,7 @@ def test_a_user_installing_the_wheel_gets_a_working_provider(built, tmp_path):
     found = json.loads(checks.stdout.strip().splitlines()[-1])
     assert found["package_file"].startswith(str(venv))  # the installed wheel, not the source tree
     assert found["hook"] == "airflow_provider_plusofon.hooks.plusofon.PlusofonHook"
-    settings = ("max_answer_bytes", "max_pages", "max_retries", "timeout", "verify")
+    settings = ("allow_plain_http", "max_answer_bytes", "max_pages", "max_retries", "timeout", "verify")
     assert found["widgets"] == [f"extra__plusofon__{name}" for name in settings]
     assert found["relabeling"]["password"] == "API token"
     assert found["import_errors"] == {}
