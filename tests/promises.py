@@ -36,9 +36,20 @@ PROMISES: dict[str, list[str]] = {
         "tests/integration/webhooks/test_consistency.py::test_a_copy_another_writer_made_meanwhile_is_never_claimed",
         "tests/integration/webhooks/test_consistency.py::test_two_runs_at_once_never_claim_the_same_copy",
     ],
-    "A deferred sensor survives a token rotation.": [
+    "A token rotation fails no waiting sensor and no watcher.": [
+        "tests/integration/triggers/test_token_rotation.py::test_a_hundred_deferred_sensors_ride_out_a_token_rotation",
+        "tests/integration/triggers/test_token_rotation.py::test_a_watcher_reads_on_with_the_new_token_without_a_restart",
+        "tests/integration/triggers/test_token_rotation.py::test_a_refusal_of_an_unchanged_connection_still_ends_every_wait",
+        "tests/integration/triggers/test_token_rotation.py::test_a_watcher_whose_connection_is_unchanged_warns_once_then_is_quiet",
+        "tests/integration/triggers/test_token_rotation.py::test_a_poking_sensor_takes_up_a_token_rotated_between_its_pokes",
         "tests/integration/webhooks/test_consistency.py::test_a_token_rotated_under_a_deferred_sensor_reseals_and_waits_on",
         "tests/integration/webhooks/test_consistency.py::test_a_trigger_stored_by_0_1_0_still_runs",
+    ],
+    "The token never travels unencrypted.": [
+        "tests/unit/api/test_settings.py::test_a_plain_http_base_url_off_this_machine_is_refused_before_any_request",
+        "tests/unit/api/test_settings.py::test_loopback_and_https_need_no_opt_in",
+        "tests/unit/hooks/test_plusofon.py::test_a_plain_http_connection_off_this_machine_fails_before_any_connection_is_opened",
+        "tests/unit/hooks/test_plusofon.py::test_a_plain_http_connection_that_opts_in_is_sent_in_clear_as_asked",
     ],
     "Nothing lost from what is reported.": [
         "tests/integration/operators/test_webhooks.py::test_failure_half_way_reports_what_was_done_then_rerun_converges",

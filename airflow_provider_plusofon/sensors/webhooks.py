@@ -14,7 +14,7 @@ from airflow_provider_plusofon.compat import (
     PokeReturnValue,
     conf,
 )
-from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.exceptions import PlusofonAuthError, PlusofonError
 from airflow_provider_plusofon.hooks.plusofon import DEFAULT_MAX_WORKERS, PlusofonHook
 from airflow_provider_plusofon.redaction import seal
 from airflow_provider_plusofon.tasks.mixins import WebhookSpecsMixin
@@ -22,7 +22,6 @@ from airflow_provider_plusofon.tasks.mixins import WebhookSpecsMixin
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_plusofon.api import PlusofonClient
     from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 
 
@@ -38,6 +37,8 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
     Each check's result (``satisfied`` with ids, ``missing`` and ``different`` with the reasons)
     is logged and, once satisfied, returned as XCom. Bad credentials and invalid specs fail the
     task at once; an API that is down or rate limited (after the hook's retries) means "not yet".
+    When the account refuses the credentials, the connection is read again first: a token rotated
+    while the sensor waits (poking, or deferred) is taken up, and only an unchanged connection fails.
 
     With the account's ``plusofon://<client_id>/webhooks`` asset among its ``outlets``, the event
     Airflow emits when it succeeds has ``{"status": "verified", "verified_at": ...}`` as its extra.
@@ -82,11 +83,16 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         except PlusofonError as error:
             raise AirflowFailException(str(error)) from error
 
-    def _check(self, specs: list[WebhookSpec], client: PlusofonClient | None = None) -> PokeReturnValue:
+    def _check(self, specs: list[WebhookSpec], *, max_retries: int | None = None) -> PokeReturnValue:
         from airflow_provider_plusofon.webhooks.requirements import check_once
 
         try:
-            check = check_once(client or self.hook.client, specs)
+            try:
+                check = check_once(self.hook.get_conn(max_retries=max_retries), specs)
+            except PlusofonAuthError:
+                if not self.rotated_hook():  # the same credentials, refused: they are wrong
+                    raise
+                check = check_once(self.hook.get_conn(max_retries=max_retries), specs)
         except PlusofonError as error:
             raise AirflowFailException(str(error)) from error
         if check.result is None:
@@ -116,7 +122,7 @@ class PlusofonWebhookSensor(WebhookSpecsMixin, BaseSensorOperator):
         raw, specs = self._load(context)
         # One try in the worker: when it is not satisfied (or the API is failing), waiting and
         # retrying belong to the triggerer, not to a worker slot held through backoff.
-        first = self._check(specs, self.hook.get_conn(max_retries=0))
+        first = self._check(specs, max_retries=0)
         if first.is_done:
             return self._verified(context, first.xcom_value)
         self._defer(raw, end_time=time.time() + float(self.timeout))

@@ -108,6 +108,22 @@ class PlusofonHookMixin:
     def hook(self) -> PlusofonHook:
         return PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
 
+    def rotated_hook(self) -> bool:
+        """
+        After the account refused the connection's credentials: read the connection again, and go
+        on with it when its credentials changed (a token rotated while the task ran, e.g. between a
+        sensor's pokes). ``False`` when it is unchanged: the refusal is the answer.
+        """
+        fresh = PlusofonHook(self.plusofon_conn_id, max_workers=self.max_workers)
+        if fresh.config == self.hook.config:
+            return False
+        self.__dict__["hook"] = fresh
+        self.log.warning(  # type: ignore[attr-defined]
+            "Plusofon connection %r has new credentials (the account refused the old ones): going on with them",
+            self.plusofon_conn_id,
+        )
+        return True
+
     def changes_account(self) -> str | None:
         """The Client ID the task's asset events name, checked before any write (``None``: no outlets)."""
         if not getattr(self, "outlets", None):

@@ -16,7 +16,7 @@ from airflow_provider_plusofon.triggers.templates import refuse_literal_secrets
 
 if TYPE_CHECKING:
     from airflow_provider_plusofon.webhooks.drift import DriftState
-    from airflow_provider_plusofon.webhooks.watch import AccountReader, Waiter
+    from airflow_provider_plusofon.webhooks.watch import Waiter
 
 # The trigger is built where its DAG is parsed (an AssetWatcher holds it): what it needs to watch
 # (the core, httpx) is imported in the triggerer, when it runs.
@@ -46,7 +46,10 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
          "last_matching_at": ISO 8601 or None}
 
     names what drifted, never a value. Errors (bad credentials, templates that do not render) are
-    logged and tried again each interval: a watcher does not end.
+    logged once and tried again each interval: a watcher does not end. A token rotated while it
+    watches is met by the account refusing the old one: the connection is read again (once for
+    every trigger on the account) and, when it changed, the watch goes on with the new token at
+    once, said once in the log.
 
     Its kwargs hold the specs and params as JSON text: Airflow 3.0 to 3.3 link a watcher to its asset
     by a hash of the kwargs, which changes once nested lists and dicts are stored and read back,
@@ -100,7 +103,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         said = None
         while True:
             try:
-                reader, waiter = await self._subscribe()
+                waiter = await self._subscribe()
             except Exception as error:
                 said = self._say(f"Cannot watch the Plusofon account: {error}", said)
                 await asyncio.sleep(self.poll_interval)
@@ -111,10 +114,12 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
             except Exception as error:  # the reader dropped this waiter: start again next interval
                 said = self._say(f"Plusofon drift watch interrupted: {error}", said)
             finally:
-                reader.unsubscribe(waiter)
+                waiter.leave()
             await asyncio.sleep(self.poll_interval)
 
-    async def _subscribe(self) -> tuple[AccountReader, Waiter]:
+    async def _subscribe(self) -> Waiter:
+        import functools
+
         from airflow_provider_plusofon.triggers.supervisor import connection_config, one_at_a_time
         from airflow_provider_plusofon.triggers.templates import render_templates
         from airflow_provider_plusofon.webhooks.spec import parse_specs
@@ -123,16 +128,24 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         await take_turn()
         config = await connection_config(self.plusofon_conn_id)
         specs = parse_specs(await one_at_a_time(lambda: render_templates(self.webhooks, self.params)))
-        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log)
-        return reader, reader.subscribe(specs, sealed=False, sealed_by_0_1=False, interval=self.poll_interval)
+        reread = functools.partial(connection_config, self.plusofon_conn_id)
+        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log, reread=reread)
+        return reader.subscribe(specs, sealed=False, sealed_by_0_1=False, interval=self.poll_interval)
 
     async def _watch(self, waiter: Waiter) -> AsyncIterator[TriggerEvent]:
         """Each drift event; the state it leaves is stored before the event is handed on."""
         from airflow_provider_plusofon.webhooks.drift import observe
 
-        said = None
+        said, handovers = None, waiter.handovers
         while True:
             check = await waiter.next()
+            if waiter.handovers != handovers:  # once a rotation, not once a poll
+                handovers = waiter.handovers
+                self.log.warning(
+                    "Plusofon connection %r has new credentials (the account refused the old ones): watching on "
+                    "with them",
+                    self.plusofon_conn_id,
+                )
             if check.result is None:
                 said = self._say(check.waiting_reason, said)
                 continue

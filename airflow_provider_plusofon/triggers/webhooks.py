@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,7 +29,10 @@ class PlusofonWebhookTrigger(BaseTrigger):
     Yields one event: ``{"status": "success", "result": ...}``, ``{"status": "timeout", ...}``,
     ``{"status": "token_changed", "end_time": ...}`` when the connection's token changed since the
     specs were sealed (the sensor seals them again and waits on), or, for what waiting cannot fix
-    (bad credentials, invalid specs), ``{"status": "error", ...}``.
+    (bad credentials, invalid specs), ``{"status": "error", ...}``. A token rotated while it waits
+    is met by the account refusing the old one: the shared reader then reads the connection again
+    (once for every trigger on the account), and when it changed this trigger yields
+    ``token_changed``; only an unchanged connection makes the refusal an ``error``.
 
     :param webhooks: the raw specs (as validated by the sensor).
     :param sealed: the specs' header values and URL passwords are sealed with the connection's
@@ -90,7 +94,8 @@ class PlusofonWebhookTrigger(BaseTrigger):
         except Exception as error:
             yield TriggerEvent({"status": "error", "message": str(error)})
             return
-        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log)
+        reread = functools.partial(connection_config, self.plusofon_conn_id)
+        reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log, reread=reread)
         # A trigger stored by 0.1.0 has no seal_check, and its specs are sealed as 0.1.0 sealed.
         waiter = reader.subscribe(
             specs, sealed=self.sealed, sealed_by_0_1=self.seal_check is None, interval=self.poke_interval
@@ -99,7 +104,7 @@ class PlusofonWebhookTrigger(BaseTrigger):
             event = await self._wait(waiter)
         finally:
             # Before the event: the triggerer may close this generator long after it was yielded.
-            reader.unsubscribe(waiter)
+            waiter.leave()
         yield event
 
     async def _wait(self, waiter: Waiter) -> TriggerEvent:
@@ -115,6 +120,8 @@ class PlusofonWebhookTrigger(BaseTrigger):
                 check = await asyncio.wait_for(waiter.next(), remaining)
             except asyncio.TimeoutError:
                 continue
+            except SealKeyChangedError as error:  # the token rotated while it waited
+                return TriggerEvent({"status": "token_changed", "message": str(error), "end_time": self.end_time})
             except Exception as error:
                 return TriggerEvent({"status": "error", "message": str(error)})
             result = check.result if check.result is not None else result

@@ -8,6 +8,11 @@ shortest interval of its waiters), fetches the detail views any of them needs, o
 waiter its own :class:`~.requirements.Check` of that one read. The reading holds no thread (see
 :class:`~airflow_provider_plusofon.api.AsyncPlusofonClient`), a 429 pauses this account's reader
 only, and working out a thousand waiters' answers yields to the loop every few milliseconds.
+
+A token rotated while they wait is also met once for all of them: when the account refuses the
+credentials, the reader reads its connection again (one read, whatever the number of waiters).
+Changed, each waiter whose specs are sealed with the old token is told to seal them again, and
+the others go on with the new credentials; unchanged, every waiter hears of the refusal.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ import asyncio
 import json
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from airflow_provider_plusofon.api import AsyncPlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.api.retry import Logger
-from airflow_provider_plusofon.exceptions import PlusofonError
+from airflow_provider_plusofon.exceptions import PlusofonAuthError, PlusofonError, SealKeyChangedError
 from airflow_provider_plusofon.webhooks.plan import detail_ids, plan_changes, plan_id, with_details
 from airflow_provider_plusofon.webhooks.requirements import Check, sealed_view, unavailable
 from airflow_provider_plusofon.webhooks.spec import WebhookSpec
@@ -31,6 +36,9 @@ from airflow_provider_plusofon.webhooks.spec import WebhookSpec
 # loop's next turn, so a thousand told at once would hold that turn for all of them.
 _SLICE_SECONDS = 0.005
 _TOLD_AT_ONCE = 20
+
+# Reads the account's connection again (in a triggerer: through its supervisor).
+Reread = Callable[[], Awaitable[PlusofonConnectionConfig]]
 
 
 class Waiter:
@@ -50,8 +58,15 @@ class Waiter:
         # Waiters with equal specs, sealed alike, get the same answer: it is worked out once.
         self.key = json.dumps([[s.index, s.values] for s in self.specs], sort_keys=True, default=str)
         self.key += f"|{sealed}|{sealed_by_0_1}"
+        self.reader: AccountReader | None = None  # the reader of the credentials it waits with now
+        self.handovers = 0  # how often it went on with new credentials (a watcher says so)
         self._latest: Check | BaseException | None = None
         self._ready = asyncio.Event()
+
+    def leave(self) -> None:
+        """Wait no more: the reader it is with now reads no more for it."""
+        if self.reader is not None:
+            self.reader.unsubscribe(self)
 
     def tell(self, outcome: Check | BaseException) -> None:
         """Hand over a check (only the latest is kept: a waiter never falls behind)."""
@@ -80,18 +95,38 @@ class AccountReader:
 
     :param client: the account's async client (closed when the last waiter leaves).
     :param on_idle: called when the last waiter has left and the reader stops.
+    :param reread: reads the account's connection again, when the account refuses its credentials
+        (``None``: a refusal ends every wait).
+    :param logger: where a change of credentials is said.
     """
 
-    def __init__(self, client: AsyncPlusofonClient, *, on_idle: Callable[[AccountReader], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncPlusofonClient,
+        *,
+        on_idle: Callable[[AccountReader], None] | None = None,
+        reread: Reread | None = None,
+        logger: Logger | None = None,
+    ) -> None:
         self.client = client
         self.on_idle = on_idle
+        self.reread, self.logger = reread, logger
+        # Credentials the account refused before its waiters came here: never handed back to (a
+        # connection flipping between two refused tokens must not make readers hand over forever).
+        self.refused: frozenset[PlusofonConnectionConfig] = frozenset()
         self.waiters: dict[Waiter, None] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     def subscribe(self, specs: Sequence[WebhookSpec], *, sealed: bool, sealed_by_0_1: bool, interval: float) -> Waiter:
         """Wait on this account; the first waiter starts the reading."""
-        waiter = Waiter(specs, sealed=sealed, sealed_by_0_1=sealed_by_0_1, interval=interval)
+        return self.adopt(Waiter(specs, sealed=sealed, sealed_by_0_1=sealed_by_0_1, interval=interval))
+
+    def adopt(self, waiter: Waiter) -> Waiter:
+        """Read for this waiter from now on (a new one, or one whose credentials this reader holds now)."""
+        if waiter.reader is not None and waiter.reader is not self:
+            waiter.handovers += 1
+        waiter.reader = self
         self.waiters[waiter] = None
         self._wake.set()  # a shorter interval than the others' moves the next read forward
         if self._task is None:
@@ -106,13 +141,53 @@ class AccountReader:
         try:
             while self.waiters:
                 started = loop.time()
-                await self._deliver(await self._outcome())
+                outcome = await self._outcome()
+                if isinstance(outcome, PlusofonAuthError) and await self._hand_over_to_new_credentials():
+                    continue  # every waiter went on with the new credentials, or to seal its specs again
+                await self._deliver(outcome)
                 await self._wait_until_due(started)
         finally:
             if self.on_idle is not None:
                 self.on_idle(self)
             self._task = None
             await self.client.aclose()
+
+    async def _hand_over_to_new_credentials(self) -> bool:
+        """
+        After the account refused this reader's credentials: read the connection again, once for
+        every waiter. When it holds other credentials now (a rotated token), tell each waiter whose
+        specs are sealed with the old token to seal them again, hand the others to the reader of the
+        new ones, say so once, and return ``True``; ``False`` when the connection is unchanged (or
+        cannot be read): then the refusal is the waiters' answer.
+        """
+        if self.reread is None:
+            return False
+        try:
+            fresh = await self.reread()
+        except Exception:  # the refusal stands; the next interval reads the connection again
+            return False
+        if fresh == self.client.config or fresh in self.refused:
+            return False
+        successor = shared_reader(
+            fresh, max_concurrency=self.client.max_concurrency, logger=self.logger, reread=self.reread
+        )
+        successor.refused |= self.refused | {self.client.config}
+        sealed = [waiter for waiter in self.waiters if waiter.sealed]
+        others = [waiter for waiter in self.waiters if not waiter.sealed]
+        self.waiters.clear()
+        for waiter in sealed:
+            waiter.tell(SealKeyChangedError(_RESEAL))
+        for waiter in others:
+            successor.adopt(waiter)
+        if self.logger is not None:
+            self.logger.warning(
+                "Plusofon connection %r holds other credentials than the ones the account refused: %d waiting "
+                "sensor(s) seal their specs again, %d other wait(s) read on with the new ones",
+                fresh.conn_id,
+                len(sealed),
+                len(others),
+            )
+        return True
 
     async def _wait_until_due(self, started: float) -> None:
         """Until one interval (the shortest of the waiters') after the last read began."""
@@ -178,6 +253,9 @@ class AccountReader:
         return Check(plan.requirements(), plan_id=planned)
 
 
+_RESEAL = "the connection's credentials changed since these specs were sealed; they must be sealed again"
+
+
 class Turns:
     """
     Lets callers through a few per turn of the event loop, in the order they came: a thousand
@@ -230,19 +308,22 @@ def shared_reader(
     *,
     max_concurrency: int,
     logger: Logger | None = None,
+    reread: Reread | None = None,
 ) -> AccountReader:
     """
     The reader of this account on the running event loop, made when the first waiter comes.
 
-    :param config: the account (its base URL, Client ID, token and settings: a rotated token is
-        another reader).
+    :param config: the account (its connection, base URL, Client ID, token and settings: a rotated
+        token is another reader).
     :param max_concurrency: how many requests the reader may have in flight (its first waiter's say).
+    :param logger: where its retries and a change of credentials are said (its first waiter's).
+    :param reread: reads the connection again when the account refuses its credentials.
     """
     readers = _readers.setdefault(asyncio.get_running_loop(), {})
     reader = readers.get(config)
     if reader is None:
         client = AsyncPlusofonClient(config, max_concurrency=max_concurrency, logger=logger)
-        reader = readers[config] = AccountReader(client, on_idle=_forget(readers, config))
+        reader = readers[config] = AccountReader(client, on_idle=_forget(readers, config), reread=reread, logger=logger)
     return reader
 
 

@@ -144,3 +144,38 @@ def test_the_accounts_secrets_stay_out_of_events_and_out_of_the_masker(emulator_
     assert emulator_conn.requests("GET", "/api/v1/webhooks/1")  # the detail view was read
     assert hidden not in masked and TOKEN in masked
     assert hidden not in json.dumps(event) + logs()
+
+
+def test_a_connection_flipping_between_refused_tokens_hands_waiters_over_a_bounded_number_of_times(emulator_conn):
+    # Both tokens are refused: after the reader reads the connection again and hands over to the
+    # other, a flip back to the first (already refused) ends the waits, instead of readers handing
+    # the waiters to each other forever.
+    from airflow_provider_plusofon.api import PlusofonConnectionConfig
+    from airflow_provider_plusofon.webhooks.spec import parse_specs
+    from airflow_provider_plusofon.webhooks.watch import shared_reader
+
+    def config(token: str) -> PlusofonConnectionConfig:
+        return PlusofonConnectionConfig(
+            base_url=emulator_conn.base_url, client_id=emulator_conn.client_id, token=token, conn_id="flip"
+        )
+
+    tokens, reads = ["refused-token-b", "refused-token-a"], []
+
+    async def reread() -> PlusofonConnectionConfig:
+        reads.append(tokens[len(reads) % 2])
+        return config(reads[-1])
+
+    async def main() -> BaseException:
+        reader = shared_reader(config("refused-token-a"), max_concurrency=2, reread=reread)
+        waiter = reader.subscribe(parse_specs(specs(1)), sealed=False, sealed_by_0_1=False, interval=0.01)
+        try:
+            await asyncio.wait_for(waiter.next(), 10)
+        except Exception as error:
+            return error
+        finally:
+            waiter.leave()
+        raise AssertionError("a refused wait went on")
+
+    error = asyncio.run(main())
+    assert "HTTP 401" in str(error)
+    assert reads == ["refused-token-b", "refused-token-a"]  # handed over once, then the flip back ends it
