@@ -38,12 +38,19 @@ def _userinfo_span(url: str) -> tuple[int, int] | None:
     return (start, at) if at > start else None
 
 
-def url_userinfo(url: Any) -> str | None:
-    """The user info of a URL (``user``, ``user:password`` or ``:password``), if it has any."""
+def split_userinfo(url: Any) -> tuple[str, str, str] | None:
+    """``url`` as what comes before its user info, the user info, and what comes after (its ``@``
+    and host on); ``None`` when it has none."""
     if not isinstance(url, str) or "@" not in url:
         return None
     span = _userinfo_span(url)
-    return url[span[0] : span[1]] if span else None
+    return (url[: span[0]], url[span[0] : span[1]], url[span[1] :]) if span else None
+
+
+def url_userinfo(url: Any) -> str | None:
+    """The user info of a URL (``user``, ``user:password`` or ``:password``), if it has any."""
+    parts = split_userinfo(url)
+    return parts[1] if parts else None
 
 
 def url_secrets(url: Any) -> list[str]:
@@ -86,8 +93,8 @@ def secrets_of(webhooks: Any) -> list[str]:
 
 def replace_userinfo(url: str, replacement: str) -> str:
     """``url`` with its whole user info replaced (a URL without one comes back as it is)."""
-    span = _userinfo_span(url) if "@" in url else None
-    return url if span is None else url[: span[0]] + replacement + url[span[1] :]
+    parts = split_userinfo(url)
+    return url if parts is None else parts[0] + replacement + parts[2]
 
 
 def redact_url(url: Any) -> Any:

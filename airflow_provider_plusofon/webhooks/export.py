@@ -9,6 +9,7 @@ were there. Secret values (header and param values, a URL's user info: see
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -19,7 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_plusofon.api import PlusofonClient
-from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS, replace_userinfo, url_userinfo
+from airflow_provider_plusofon.exceptions import WebhookSpecError
+from airflow_provider_plusofon.redaction import SECRET_PAIR_FIELDS, replace_userinfo, split_userinfo
 from airflow_provider_plusofon.webhooks.spec import IDENTITY_FIELDS, PAIR_KEYS, WebhookSpec, parse_spec
 
 # The order of a spec's keys in the file: identity first.
@@ -43,6 +45,12 @@ class Export:
     duplicates: dict[int, list[int]] = field(default_factory=dict)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+# Airflow keeps a Variable's key in a column of 250 characters.
+MAX_VARIABLE_NAME = 250
+_JINJA_OPENER = re.compile(r"\{(?=[{%#])")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", text.lower())).strip("_")
 
@@ -51,7 +59,8 @@ def variable_name(webhook: Mapping[str, Any], secret: str) -> str:
     """
     The Variable a secret of a webhook is read from: ``plusofon_`` + the URL's host and path +
     the event (+ the type_call, when set) + what the secret is (a header's name, ``param_`` and a
-    param's name, or ``url_userinfo``), each as lowercase letters, digits and underscores.
+    param's name, or ``url_userinfo``), each as lowercase letters, digits and underscores; a name
+    longer than a Variable's key may be is cut, and ends in a digest of the whole.
 
     >>> variable_name({"url": "https://crm.example.com/calls", "event": "create"}, "X-Api-Key")
     'plusofon_crm_example_com_calls_create_x_api_key'
@@ -63,48 +72,100 @@ def variable_name(webhook: Mapping[str, Any], secret: str) -> str:
     except ValueError:  # a URL urlsplit refuses still gets a name
         place = [url.split("://", 1)[-1]]
     words = [*place, str(webhook.get("event") or ""), str(webhook.get("type_call") or "")]
-    return _slug("_".join(["plusofon", *words, secret]))
+    name = _slug("_".join(["plusofon", *words, secret]))
+    if len(name) <= MAX_VARIABLE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name[: MAX_VARIABLE_NAME - 13].rstrip('_')}_{digest}"
 
 
-def _literal(value: Any) -> Any:
-    """A value as rendering will give it back: Jinja syntax in it (a payload template may well
-    have some) is kept from being rendered."""
-    if isinstance(value, str) and re.search(r"\{[{%#]", value):
-        return "{% raw %}" + value.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}") + "{% endraw %}"
-    return value
+def literal(value: Any) -> Any:
+    """
+    A value written so that rendering it as a task renders its spec file gives it back exactly.
+
+    Text with nothing Jinja would change comes back as it is. Text with Jinja syntax of its own
+    (``{{``, ``{%``, ``{#``: a payload template may well have some), a carriage return (Jinja turns
+    line breaks into ``\\n``) or a final line break (which Jinja drops) becomes one Jinja string
+    expression that gives it back, whatever it holds (``{% endraw %}`` included). Anything but
+    text comes back as it is.
+
+    >>> literal('{"call": "{{ call_id }}"}')
+    '{{ \'{"call": "{{ call_id }}"}\' }}'
+    """
+    if not isinstance(value, str) or not (_JINJA_OPENER.search(value) or "\r" in value or value.endswith("\n")):
+        return value
+    # Jinja reads a string literal's escapes as Python's unicode-escape codec does.
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\r", "\\r").replace("\n", "\\n")
+    return "{{ '" + escaped + "' }}"
 
 
 def _placeholder(variable: str) -> str:
     return "{{ var.value." + variable + " }}"
 
 
-def _with_placeholders(webhook: Mapping[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """The spec of one webhook; ``names`` maps each secret it holds to the Variable that replaces it."""
+class _Names:
+    """The Variables of one export: each secret its own, however the names of two would collide."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def take(self, webhook: Mapping[str, Any], secret: str) -> str:
+        base = variable_name(webhook, secret)
+        name, n = base, 1
+        while name in self.taken:  # another webhook's (or another of its headers of that name)
+            n += 1
+            name = f"{base}_{webhook['id']}" + (f"_{n}" if n > 2 else "")
+        self.taken.add(name)
+        return name
+
+
+def _pairs(name: str, items: Any, webhook: Mapping[str, Any], names: _Names) -> list[dict[str, Any]]:
+    """A list of pairs as the spec writes it: a secret value as the placeholder of its Variable."""
+    first, second = PAIR_KEYS[name]
+    written = []
+    for item in items or []:
+        if not isinstance(item, Mapping):
+            continue
+        pair = {key: literal(item[key]) for key in (first, second) if key in item}
+        if name in SECRET_PAIR_FIELDS and second in item:
+            label = str(item.get(first)) if name == "headers" else f"param_{item.get(first)}"
+            pair[second] = _placeholder(names.take(webhook, label))
+        written.append(pair)
+    return written
+
+
+def _url(url: Any, webhook: Mapping[str, Any], names: _Names) -> Any:
+    """The URL as the spec writes it: its user info (whatever it holds) as a placeholder, the rest literal."""
+    parts = split_userinfo(url)
+    if parts is None:
+        return literal(url)
+    before, _, after = parts  # ``after`` is the ``@`` and what follows: kept in sight, as written
+    return literal(before) + _placeholder(names.take(webhook, "url_userinfo")) + "@" + literal(after[1:])
+
+
+def _spec_of(webhook: Mapping[str, Any], names: _Names) -> dict[str, Any]:
+    """The spec of one webhook: every field it has, secrets as the placeholders of their Variables."""
     spec: dict[str, Any] = {}
     for name in EXPORTED_FIELDS:
-        value = _literal(webhook.get(name))
-        if name in PAIR_KEYS:
-            value = [{key: _literal(v) for key, v in item.items()} for item in value or [] if isinstance(item, Mapping)]
+        value = webhook.get(name)
         if value is None and name != "template":
             continue  # not set on the account: left unmanaged
-        spec[name] = value
-    for pairs in SECRET_PAIR_FIELDS:
-        for item in spec.get(pairs, []):
-            item["value"] = _placeholder(names[f"{pairs[:-1]}:{item['name']}"])
-    if url_userinfo(spec["url"]) is not None:
-        spec["url"] = replace_userinfo(spec["url"], _placeholder(names["url_userinfo"]))
+        if name in PAIR_KEYS:
+            spec[name] = _pairs(name, value, webhook, names)
+        elif name == "url":
+            spec[name] = _url(value, webhook, names)
+        else:
+            spec[name] = literal(value)
     return spec
 
 
-def _secrets_named(webhook: Mapping[str, Any]) -> list[str]:
-    """What each secret of a webhook is: ``header:<name>``, ``param:<name>``, ``url_userinfo``."""
-    named = [
-        f"{pairs[:-1]}:{item['name']}"  # header:X-Key, param:api_key
-        for pairs in SECRET_PAIR_FIELDS
-        for item in webhook.get(pairs) or []
-        if isinstance(item, Mapping)
-    ]
-    return [*named, "url_userinfo"] if url_userinfo(webhook.get("url")) is not None else named
+def _problems_of(webhook: Mapping[str, Any]) -> list[str]:
+    """Why a webhook cannot be written as a spec (a value no spec can declare), naming it by id."""
+    try:
+        parse_spec({name: webhook[name] for name in EXPORTED_FIELDS if webhook.get(name) is not None})
+    except WebhookSpecError as error:
+        return [problem.replace("spec #0", f"webhook #{webhook['id']}", 1) for problem in error.problems]
+    return []
 
 
 def _rewrite(url: str, rewrites: Sequence[tuple[str, str]]) -> str:
@@ -122,6 +183,9 @@ def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, st
     :param rewrite_urls: ``(old, new)`` URL prefixes: a webhook whose URL starts with ``old`` is
         exported pointing at ``new`` instead (the first that matches), e.g. production's webhooks
         pointing at the staging receiver.
+    :raises WebhookSpecError: naming every webhook that holds a value no spec can declare (a
+        control character in a header, a URL with a space, ...): a file without it would let a
+        later ``prune`` delete it.
     """
     # A webhook missing from the file would be pruned later: export only a consistent snapshot.
     listing = client.confirm_listing(client.list_webhooks())
@@ -130,37 +194,55 @@ def export_specs(client: PlusofonClient, *, rewrite_urls: Sequence[tuple[str, st
         ({**w, **details.get(w["id"], {})} for w in listing),
         key=lambda w: (str(w.get("url")), str(w.get("event")), str(w.get("type_call") or ""), w["id"]),
     )
-    taken: dict[str, int] = {}
-    specs: list[dict[str, Any]] = []
+    names, specs, problems = _Names(), [], []
     # Only specs with the same url and event can overlap: looking within that group keeps a large
     # account linear, as parse_specs does.
     exported: dict[tuple[str, str], list[tuple[int, WebhookSpec]]] = {}
     duplicates: dict[int, list[int]] = {}
     for webhook in webhooks:
         webhook = {**webhook, "url": _rewrite(str(webhook.get("url") or ""), rewrite_urls)}
+        found = _problems_of(webhook)
+        if found:
+            problems += found
+            continue
         parsed = parse_spec({k: webhook[k] for k in IDENTITY_FIELDS if webhook.get(k) is not None})
         group = exported.setdefault((parsed.url, parsed.event), [])
         twin = next((webhook_id for webhook_id, other in group if parsed.overlaps(other)), None)
         if twin is not None:
             duplicates.setdefault(twin, []).append(webhook["id"])
             continue
-        names = {}
-        for secret in _secrets_named(webhook):
-            name = variable_name(webhook, secret.replace("header:", "").replace(":", "_"))
-            if taken.setdefault(name, webhook["id"]) != webhook["id"]:
-                name = f"{name}_{webhook['id']}"  # two webhooks would share it: the id keeps them apart
-            names[secret] = name
         group.append((webhook["id"], parsed))
-        specs.append(_with_placeholders(webhook, names))
+        specs.append(_spec_of(webhook, names))
+    if problems:
+        raise WebhookSpecError(problems)
     variables = sorted({name for spec in specs for name in re.findall(r"var\.value\.(\w+)", str(spec))})
     return Export(specs=specs, variables=variables, duplicates=duplicates)
 
 
+class _Quoted(str):
+    """A string value of the file: always written in double quotes (a key stays plain)."""
+
+
+def _quoted(value: Any) -> Any:
+    if isinstance(value, str):
+        return _Quoted(value)
+    if isinstance(value, list):
+        return [_quoted(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _quoted(item) for key, item in value.items()}
+    return value
+
+
 def to_yaml(export: Export) -> str:
     """The export as a spec file: a comment naming the Variables to set and any duplicates, then
-    ``webhooks:``."""
+    ``webhooks:``. Every string value is double-quoted, so no YAML reader (1.1 or 1.2) takes one for
+    another type (``on``, ``y``, ``0o17``, ``1e3``, ``null``), and none is folded over lines."""
     import yaml
 
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(_Quoted, lambda dumper, value: dumper.represent_scalar(_STR_TAG, str(value), style='"'))
     lines = ["# Exported from the Plusofon account by airflow-provider-plusofon."]
     if export.variables:
         lines.append("# Set these Airflow Variables to the values the account holds (never written here):")
@@ -168,7 +250,9 @@ def to_yaml(export: Export) -> str:
     for kept, others in sorted(export.duplicates.items()):
         left_out = ", ".join(f"#{i}" for i in others)
         lines.append(f"# Duplicates left out: #{kept} is exported; {left_out} share its identity.")
-    body = yaml.safe_dump({"webhooks": export.specs}, sort_keys=False, allow_unicode=True, width=120)
+    body = yaml.dump(
+        {"webhooks": _quoted(export.specs)}, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=10**9
+    )
     return "\n".join(lines) + "\n" + body
 
 

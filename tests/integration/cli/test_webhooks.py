@@ -164,6 +164,48 @@ def test_export_writes_no_user_info_whatever_the_url_looks_like(emulator_conn, c
     ]
 
 
+def test_export_of_a_credential_beside_jinja_writes_no_credential_and_plans_nothing(
+    emulator_conn, tmp_path, capsys, monkeypatch
+):
+    # The URL of issue 33: user info and Jinja-like text in one URL, and values YAML would read as
+    # something else. Export, set the Variables it names to what the account holds, plan: nothing.
+    url = "https://user:pw-issue-33@crm.example/q?id={{call_id}}"
+    held = {
+        "url": url,
+        "event": "create",
+        "type_call": "inbound",
+        "template": '{"call": "{{ call_id }}", "raw": "{% raw %}x{% endraw %}"}\n',
+        "headers": [{"name": "X-Key", "value": "on"}],
+        "params": [{"name": "api_key", "value": " 0o17 "}],
+        "fields": [{"before": "call_id", "after": "yes"}],
+    }
+    emulator_conn.seed([*emulator_conn.webhooks(), held])
+    target = tmp_path / "adopted.yaml"
+    assert run(capsys, "export", "--output", str(target))[0] == 0
+    written = target.read_text()
+    assert "pw-issue-33" not in written and "user:" not in written
+    [spec] = [s for s in yaml.safe_load(written)["webhooks"] if "crm.example" in s["url"]]
+    assert spec["url"] == (
+        "https://{{ var.value.plusofon_crm_example_q_create_inbound_url_userinfo }}@{{ 'crm.example/q?id={{call_id}}' }}"
+    )
+    for name, value in {
+        "plusofon_crm_example_q_create_inbound_url_userinfo": "user:pw-issue-33",
+        "plusofon_crm_example_q_create_inbound_x_key": "on",
+        "plusofon_crm_example_q_create_inbound_param_api_key": " 0o17 ",
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW_VAR_{name.upper()}", value)
+    emulator_conn.state.clear_requests()
+
+    code, out, err = run(capsys, "plan", str(target))
+
+    assert (code, out.splitlines()[0]) == (
+        0,
+        "Plusofon webhook plan (dry run: nothing will be written): 0 to create, 0 to update, 0 to delete, 41 unchanged",
+    )
+    assert "pw-issue-33" not in out + err
+    assert {r["method"] for r in emulator_conn.requests()} == {"GET"}
+
+
 def test_validate_reports_every_problem_of_every_file_whatever_is_wrong_with_it(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("AIRFLOW_VAR_CLI_NOT_SET", raising=False)
     files = {

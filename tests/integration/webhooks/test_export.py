@@ -94,3 +94,54 @@ def test_rewrite_url_points_the_export_elsewhere(account):
     assert "https://crm.staging.example.com/plusofon/calls" in urls
     assert CRM not in urls
     assert "plusofon_crm_staging_example_com_plusofon_calls_create_inbound_x_other" in export.variables
+
+
+def test_two_headers_of_one_name_get_a_variable_each(emulator_conn):
+    emulator_conn.seed(
+        [{"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": "a1"}, {"name": "X-Key", "value": "b2"}]}]
+    )
+    [spec] = PlusofonHook().export_specs().specs
+    assert spec["headers"] == [
+        {"name": "X-Key", "value": "{{ var.value.plusofon_crm_example_com_plusofon_calls_create_x_key }}"},
+        {"name": "X-Key", "value": "{{ var.value.plusofon_crm_example_com_plusofon_calls_create_x_key_1 }}"},
+    ]
+
+
+def test_a_webhook_no_spec_can_declare_is_refused_naming_it_and_nothing_is_written(emulator_conn):
+    from airflow_provider_plusofon.exceptions import WebhookSpecError
+
+    emulator_conn.seed(
+        [
+            {"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": "line\nbreak-secret-9"}]},
+            {"url": "https://crm.example.com/with space", "event": "destroy"},
+            {"url": CRM, "event": "answer"},
+        ]
+    )
+    with pytest.raises(WebhookSpecError) as caught:
+        PlusofonHook().export_specs()
+    assert caught.value.problems == [
+        f"webhook #1 ({CRM}): field 'headers': item 0 'value' must not contain control characters (CR, LF, tab, ...)",
+        "webhook #2 (https://crm.example.com/with space): field 'url': must not contain spaces or control "
+        "characters (tab, line break, ...), got 'https://crm.example.com/with space'",
+    ]
+    assert "break-secret-9" not in str(caught.value)
+
+
+def test_a_variable_name_longer_than_airflow_keeps_is_cut_and_stays_apart():
+    long_path = "/".join(["segment"] * 60)
+    first = variable_name({"url": f"https://crm.example.com/{long_path}/a", "event": "create"}, "X-Key")
+    second = variable_name({"url": f"https://crm.example.com/{long_path}/b", "event": "create"}, "X-Key")
+    assert len(first) == len(second) == 250
+    assert first != second and first.startswith("plusofon_crm_example_com_segment_segment")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["{{ call_id }}", "{% endraw %}", "{%- endraw -%}", "{#", "a\r\nb", "ends with a line break\n", "'\\'\"", "ü🙂{{"],
+)
+def test_a_literal_value_renders_back_exactly_as_a_task_renders_it(value):
+    from airflow_provider_plusofon.hooks.templates import template_env
+    from airflow_provider_plusofon.webhooks.export import literal
+
+    assert template_env().from_string(literal(value)).render() == value
+    assert literal("https://crm.example.com/plain?x=1") == "https://crm.example.com/plain?x=1"  # plain stays plain
