@@ -98,7 +98,13 @@ def test_rewrite_url_points_the_export_elsewhere(account):
 
 def test_two_headers_of_one_name_get_a_variable_each(emulator_conn):
     emulator_conn.seed(
-        [{"url": CRM, "event": "create", "headers": [{"name": "X-Key", "value": "a1"}, {"name": "X-Key", "value": "b2"}]}]
+        [
+            {
+                "url": CRM,
+                "event": "create",
+                "headers": [{"name": "X-Key", "value": "a1"}, {"name": "X-Key", "value": "b2"}],
+            }
+        ]
     )
     [spec] = PlusofonHook().export_specs().specs
     assert spec["headers"] == [
