@@ -142,8 +142,11 @@ class AccountReader:
             while self.waiters:
                 started = loop.time()
                 outcome = await self._outcome()
-                if isinstance(outcome, PlusofonAuthError) and await self._hand_over_to_new_credentials():
-                    continue  # every waiter went on with the new credentials, or to seal its specs again
+                if isinstance(outcome, PlusofonAuthError):
+                    told = await self._after_refusal(outcome)
+                    if told is None:
+                        continue  # every waiter went on with the new credentials, or to seal its specs again
+                    outcome = told
                 await self._deliver(outcome)
                 await self._wait_until_due(started)
         finally:
@@ -152,22 +155,25 @@ class AccountReader:
             self._task = None
             await self.client.aclose()
 
-    async def _hand_over_to_new_credentials(self) -> bool:
+    async def _after_refusal(self, refusal: PlusofonAuthError) -> BaseException | None:
         """
         After the account refused this reader's credentials: read the connection again, once for
         every waiter. When it holds other credentials now (a rotated token), tell each waiter whose
         specs are sealed with the old token to seal them again, hand the others to the reader of the
-        new ones, say so once, and return ``True``; ``False`` when the connection is unchanged (or
-        cannot be read): then the refusal is the waiters' answer.
+        new ones, say so once, and return ``None``. Otherwise return what the waiters are told: the
+        refusal (the connection is unchanged, or flipped back to credentials already refused), or
+        what is wrong with the connection now.
         """
         if self.reread is None:
-            return False
+            return refusal
         try:
             fresh = await self.reread()
-        except Exception:  # the refusal stands; the next interval reads the connection again
-            return False
+        except PlusofonError as error:  # changed into something that cannot work: that is the news
+            return error
+        except Exception:  # not read this time: the refusal stands, and is tried again next interval
+            return refusal
         if fresh == self.client.config or fresh in self.refused:
-            return False
+            return refusal
         successor = shared_reader(
             fresh, max_concurrency=self.client.max_concurrency, logger=self.logger, reread=self.reread
         )
@@ -187,7 +193,7 @@ class AccountReader:
                 len(sealed),
                 len(others),
             )
-        return True
+        return None
 
     async def _wait_until_due(self, started: float) -> None:
         """Until one interval (the shortest of the waiters') after the last read began."""

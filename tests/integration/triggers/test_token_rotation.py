@@ -236,3 +236,24 @@ def test_a_poking_sensor_takes_up_a_token_rotated_between_its_pokes(emulator_con
     emulator_conn.rotate_token("revoked-again-9")  # the connection unchanged: a refusal fails it
     with pytest.raises(AirflowFailException, match="HTTP 401"):
         task.poke({})
+
+
+def test_a_connection_changed_into_one_that_cannot_work_ends_the_waits_saying_why(emulator_conn, monkeypatch):
+    sensors = Sensors(10)
+    triggers = [deferred(lambda n=n: sensors.task(n).execute({})) for n in range(sensors.count)]
+    emulator_conn.state.clear_requests()
+
+    async def scenario() -> list[Any]:
+        waits = [asyncio.create_task(sensors.wait(n, t)) for n, t in enumerate(triggers)]
+        while emulator_conn.count("GET") < 3:
+            await asyncio.sleep(0.01)
+        broken = {**emulator_conn.connection_uri(), "password": NEW_TOKEN, "host": "ftp://127.0.0.1"}
+        monkeypatch.setenv("AIRFLOW_CONN_PLUSOFON_DEFAULT", json.dumps(broken))
+        emulator_conn.rotate_token(NEW_TOKEN)
+        return await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 60)
+
+    outcomes = asyncio.run(asyncio.wait_for(scenario(), 90))
+
+    assert all(isinstance(o, AirflowFailException) for o in outcomes), outcomes
+    assert "Connection 'plusofon_default': the base URL must start with http:// or https://" in str(outcomes[0])
+    assert NEW_TOKEN not in str(outcomes[0]) and TOKEN not in str(outcomes[0])
