@@ -114,7 +114,8 @@ def test_trigger_does_not_block_the_event_loop(emulator_conn, monkeypatch):
 
 
 def test_trigger_times_out(emulator_conn):
-    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.05, end_time=time.time() + 0.2)
+    # A second to time out in: long enough for a read of the account on a busy machine.
+    trigger = PlusofonWebhookTrigger(webhooks=REQUIRED, poke_interval=0.05, end_time=time.time() + 1)
     payload = asyncio.run(asyncio.wait_for(first_event(trigger), 5))
     assert payload["status"] == "timeout"
     assert len(payload["result"]["missing"]) == 2
