@@ -147,6 +147,13 @@ def emulator_conn(plusofon_emulator, monkeypatch: pytest.MonkeyPatch) -> Iterato
     assert stray == [], f"requests outside the webhooks API: {stray}"
 
 
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Migrate the throwaway metadata DB that this module pointed AIRFLOW_HOME at."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(), capture_output=True)
+
+
 @pytest.fixture
 def empty_account(emulator_conn) -> Any:
     """The emulator account with no webhook at all, for tests where that is the point."""

@@ -3,7 +3,8 @@
 with the Jinja environment a task gets.
 
 Outside a task the Task SDK reads only the environment and secrets backends; Airflow's CLI reads
-the database through core's models, and so does this.
+the database through core's models, and so does this. Airflow logs a database it cannot read and
+goes on to say "not found": when that is why, the command says so instead, once.
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from airflow_provider_plusofon.cli.voice import airflow_home_said
+from airflow_provider_plusofon.exceptions import PlusofonConfigError
 from airflow_provider_plusofon.hooks.plusofon import PlusofonHook
 from airflow_provider_plusofon.hooks.templates import context_of
+
+
+class NoMetadataDatabaseError(PlusofonConfigError):
+    """This host has no metadata database Airflow can read (none, or not migrated): nothing can be
+    looked up in it."""
 
 
 def _as_airflow_cli() -> None:
@@ -20,12 +28,39 @@ def _as_airflow_cli() -> None:
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
 
 
+def require_metadata_database() -> None:
+    """
+    Raise :class:`NoMetadataDatabaseError` when the host's metadata database cannot be read (a host
+    with no Airflow home, a CI job, a database never migrated): what was not found in the
+    environment could not be looked for there.
+    """
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:
+        with create_session() as session:
+            session.execute(select(Variable.key).limit(1))
+    except Exception as error:
+        raise NoMetadataDatabaseError(
+            f"no usable Airflow metadata database on this host ({airflow_home_said()}; {type(error).__name__}): "
+            "point AIRFLOW_HOME at your Airflow's home (or run `airflow db migrate` there), give the Variables and "
+            "connections as AIRFLOW_VAR_* / AIRFLOW_CONN_*, or check spec files with `validate --stand-ins`"
+        ) from None
+
+
 def connection(conn_id: str) -> Any:
     """The connection, as ``airflow connections get`` finds it."""
     from airflow.models.connection import Connection
 
+    from airflow_provider_plusofon.compat import AirflowNotFoundException
+
     _as_airflow_cli()
-    return Connection.get_connection_from_secrets(conn_id)
+    try:
+        return Connection.get_connection_from_secrets(conn_id)
+    except AirflowNotFoundException:
+        require_metadata_database()
+        raise
 
 
 def variable(name: str, *, deserialize_json: bool = False) -> Any:
@@ -33,7 +68,11 @@ def variable(name: str, *, deserialize_json: bool = False) -> Any:
     from airflow.models.variable import Variable
 
     _as_airflow_cli()
-    return Variable.get(name, deserialize_json=deserialize_json)
+    try:
+        return Variable.get(name, deserialize_json=deserialize_json)
+    except KeyError:
+        require_metadata_database()
+        raise
 
 
 class HostPlusofonHook(PlusofonHook):
@@ -44,9 +83,10 @@ class HostPlusofonHook(PlusofonHook):
         return connection(conn_id)
 
 
-def template_context(params: dict[str, Any], *, stand_ins: bool = False) -> dict[str, Any]:
-    """The names a task's templates have that spec files use: ``var``, ``conn``, ``params``.
+def template_context(params: dict[str, Any], task: Any, *, stand_ins: bool = False) -> dict[str, Any]:
+    """The names a task's templates have that spec files use: ``var``, ``conn``, ``params``, ``task``.
 
+    :param task: what ``{{ task.* }}`` reads (the attributes the task would have).
     :param stand_ins: look nothing up: each Variable reads as ``variable-<name>``, each connection
         as an empty one (for a CI job with no Airflow of its own).
     """
@@ -64,4 +104,4 @@ def template_context(params: dict[str, Any], *, stand_ins: bool = False) -> dict
         values = variable
         jsons = lambda name: variable(name, deserialize_json=True)  # noqa: E731
         conns = connection
-    return context_of(params, variable=values, json_variable=jsons, connection=conns)
+    return {**context_of(params, variable=values, json_variable=jsons, connection=conns), "task": task}

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_plusofon.exceptions import PlusofonError
+
 
 class Unavailable(Exception):
     """A Variable or connection a template names is not available (missing, or not readable here)."""
@@ -28,7 +30,7 @@ class _Accessor:
             raise AttributeError(name)
         try:
             return self._lookup(name)
-        except Unavailable:
+        except (Unavailable, PlusofonError):  # they say what is wrong themselves
             raise
         except KeyError:
             raise Unavailable(self._kind, name, "is not set") from None
@@ -64,19 +66,36 @@ def context_of(
     }
 
 
-def template_env() -> Any:
-    """The Jinja environment a task of a plain DAG renders with (sandboxed, strict undefined)."""
+def template_env(undefined: type | None = None) -> Any:
+    """
+    The Jinja environment a task of a plain DAG renders with (sandboxed, strict undefined).
+
+    :param undefined: a subclass of ``jinja2.StrictUndefined`` to raise its own error for what a
+        template names that is not there (the command line's hints).
+    """
+    import jinja2
     from airflow.sdk import DAG
 
-    return DAG(dag_id="plusofon_webhooks_templates", schedule=None).get_template_env()
+    dag = DAG(
+        dag_id="plusofon_webhooks_templates", schedule=None, template_undefined=undefined or jinja2.StrictUndefined
+    )
+    return dag.get_template_env()
 
 
 def render_strings(
-    raw: Any, context: dict[str, Any], on_error: Callable[[str, Exception], None], where: str = ""
+    raw: Any,
+    context: dict[str, Any],
+    on_error: Callable[[str, Exception], None],
+    where: str = "",
+    *,
+    undefined: type | None = None,
 ) -> Any:
     """``raw`` with each templated string rendered on its own (one missing Variable hides no other);
-    ``on_error(where, error)`` hears of each that does not render (``where``: e.g. ``[0].headers[0].value``)."""
-    env = template_env()
+    ``on_error(where, error)`` hears of each that does not render (``where``: e.g. ``[0].headers[0].value``).
+
+    :param undefined: see :func:`template_env`.
+    """
+    env = template_env(undefined)
 
     def walk(value: Any, at: str) -> Any:
         if isinstance(value, str) and "{" in value:

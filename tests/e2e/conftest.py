@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,13 +36,6 @@ def assert_no_secret(text: str, *secrets: str) -> None:
     if only_airflow_3_0_mask_leak(leaks):
         pytest.xfail(AIRFLOW_3_0_MASK_LEAK)
     assert leaks == [], "\n".join(leaks)
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Migrate the throwaway metadata DB that tests/conftest.py pointed AIRFLOW_HOME at."""
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(), capture_output=True)
 
 
 @pytest.fixture

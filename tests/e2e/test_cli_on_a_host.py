@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import REPO
+
 pytestmark = pytest.mark.e2e
 
 SECRET = "db-variable-secret-6120"
@@ -104,3 +106,73 @@ def test_airflow_s_own_cli_runs_the_same_commands(host, emulator_conn, tmp_path)
     failed = subprocess.run([*command, "validate", str(invalid)], capture_output=True, text=True, env=host, timeout=120)
     assert failed.returncode == 1 and "url" in failed.stderr
     assert not [r for r in emulator_conn.requests() if r["method"] != "GET"]
+
+
+# -- issue 33: the command line speaks in its own voice ---------------------------------------------
+
+SPEC_NEEDING_A_VARIABLE = (
+    "webhooks:\n  - url: https://crm.example.com/voice\n    event: create\n    headers:\n"
+    "      - {name: X-Key, value: '{{ var.value.voice_secret }}'}\n"
+)
+
+
+def bare_host(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A CI job's or a laptop's shell: an empty home, no AIRFLOW_HOME, no Airflow settings at all."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PLUSOFON", "_AIRFLOW"))}
+    return {**env, "HOME": str(home), **extra}
+
+
+NO_DATABASE = (
+    "plusofon-webhooks: no usable Airflow metadata database on this host (AIRFLOW_HOME is not set and "
+    "~/airflow does not exist; OperationalError): point AIRFLOW_HOME at your Airflow's home (or run `airflow "
+    "db migrate` there), give the Variables and connections as AIRFLOW_VAR_* / AIRFLOW_CONN_*, or check spec "
+    "files with `validate --stand-ins`"
+)
+
+
+def test_with_no_airflow_on_the_host_each_command_says_one_line_and_leaves_home_as_it_was(tmp_path):
+    env = bare_host(tmp_path)
+    spec_file = tmp_path / "voice.yaml"
+    spec_file.write_text(SPEC_NEEDING_A_VARIABLE)
+
+    validated = plusofon_webhooks(env, "validate", str(spec_file))
+    planned = plusofon_webhooks(env, "plan", str(spec_file))
+    stood_in = plusofon_webhooks(env, "validate", "--stand-ins", str(spec_file))
+
+    assert (validated.returncode, validated.stdout, validated.stderr) == (1, "", NO_DATABASE + "\n")
+    assert (planned.returncode, planned.stdout, planned.stderr) == (1, "", NO_DATABASE + "\n")
+    assert (stood_in.returncode, stood_in.stdout, stood_in.stderr) == (0, "1 file(s) valid\n", "")
+    assert list(Path(env["HOME"]).iterdir()) == []  # no ~/airflow, nothing else either
+
+
+def test_a_fresh_airflow_home_adds_nothing_of_airflows_own_to_the_output(tmp_path):
+    home = tmp_path / "airflow-home"
+    home.mkdir()
+    env = bare_host(tmp_path, AIRFLOW_HOME=str(home))
+    files = sorted(str(p) for p in (REPO / "example_dags" / "webhooks").glob("*.yaml"))
+
+    checked = plusofon_webhooks(
+        env, "validate", "--stand-ins", *files, "--param", "receiver_base_url=https://crm.example.com"
+    )
+    planned = plusofon_webhooks(env, "plan", files[0], "--param", "receiver_base_url=https://crm.example.com")
+
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, f"{len(files)} file(s) valid\n", "")
+    assert planned.returncode == 1 and planned.stdout == ""
+    [line] = planned.stderr.splitlines()
+    assert line.startswith(
+        f"plusofon-webhooks: no usable Airflow metadata database on this host (AIRFLOW_HOME={home}; "
+    )
+
+
+def test_debug_shows_what_airflow_says_and_the_traceback(tmp_path):
+    env = bare_host(tmp_path)
+    spec_file = tmp_path / "voice.yaml"
+    spec_file.write_text(SPEC_NEEDING_A_VARIABLE)
+
+    debugged = plusofon_webhooks(env, "--debug", "plan", str(spec_file))
+
+    assert debugged.returncode == 1
+    assert "no such table: variable" in debugged.stderr  # Airflow's own log line, shown when asked for
+    assert "Traceback" in debugged.stderr and "NoMetadataDatabaseError" in debugged.stderr

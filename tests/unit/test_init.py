@@ -140,8 +140,8 @@ def test_the_cli_key_gives_airflow_the_plusofon_webhooks_commands():
     assert group.name == "plusofon-webhooks"
     flags = {command.name: {flag for arg in command.args for flag in arg.flags} for command in group.subcommands}
     assert flags == {
-        "validate": {"files", "--param", "--stand-ins", "--debug"},
-        "plan": {"file", "--conn-id", "--param", "--prune", "--json", "--debug"},
+        "validate": {"files", "--conn-id", "--param", "--task", "--stand-ins", "--debug"},
+        "plan": {"file", "--conn-id", "--param", "--task", "--prune", "--json", "--debug"},
         "export": {"--conn-id", "--output", "--force", "--rewrite-url", "--debug"},
     }
 

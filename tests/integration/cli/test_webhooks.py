@@ -206,6 +206,7 @@ def test_export_of_a_credential_beside_jinja_writes_no_credential_and_plans_noth
     assert {r["method"] for r in emulator_conn.requests()} == {"GET"}
 
 
+@pytest.mark.usefixtures("airflow_db")  # a host whose database says what it does not hold
 def test_validate_reports_every_problem_of_every_file_whatever_is_wrong_with_it(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("AIRFLOW_VAR_CLI_NOT_SET", raising=False)
     files = {
@@ -240,3 +241,39 @@ def test_validate_with_stand_ins_looks_nothing_up(tmp_path, capsys, monkeypatch)
         "    headers: [{name: X, value: '{{ var.value.cli_not_set }}'}]\n"
     )
     assert run(capsys, "validate", "--stand-ins", str(path)) == (0, "1 file(s) valid\n", "")
+
+
+def test_the_shipped_example_folder_validates_as_the_readme_says(capsys):
+    from tests.conftest import REPO
+
+    files = sorted(str(p) for p in (REPO / "example_dags" / "webhooks").glob("*.yaml"))
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["fleet.yaml", "production.yaml", "staging.yaml"]
+
+    checked = run(capsys, "validate", "--stand-ins", *files, "--param", "receiver_base_url=https://crm.example.com")
+
+    assert checked == (0, "3 file(s) valid\n", "")
+
+
+def test_every_hint_names_exactly_what_to_pass(tmp_path, capsys):
+    path = tmp_path / "hints.yaml"
+    path.write_text(
+        "webhooks:\n"
+        "  - {url: '{{ params.receiver_base_url }}/calls', event: create}\n"
+        "  - {url: 'https://crm.example.com/{{ task.plusofon_conn_id }}/{{ task.team }}', event: destroy}\n"
+        "  - {url: 'https://crm.example.com/{{ ds }}', event: answer}\n"
+    )
+
+    code, out, err = run(capsys, "validate", "--stand-ins", str(path))
+
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"{path}: a template value is missing: params.receiver_base_url (pass it with --param receiver_base_url=VALUE)",
+        f"{path}: a template value is missing: task.team (pass it with --task team=VALUE)",
+        f"{path}: a template value is missing: 'ds', which a spec file has only in a task run (here: var, conn, params, task)",
+    ]
+    given = ["--param", "receiver_base_url=https://a.example", "--task", "team=crm", "--conn-id", "plusofon_acme"]
+    path.write_text(path.read_text().replace("{{ ds }}", "x"))
+    assert run(capsys, "validate", "--stand-ins", str(path), *given) == (0, "1 file(s) valid\n", "")
+    assert run(capsys, "validate", "--stand-ins", str(path), "--task", "no-equals")[2] == (
+        "plusofon-webhooks: --task takes KEY=VALUE, got 'no-equals'\n"
+    )
