@@ -65,7 +65,7 @@ with DAG(
                 log.warning("The lost-call window's start is unknown: reloading the last 24 hours")
         return windows
 
-    @task
+    @task(multiple_outputs=False)  # one XCom, the whole result
     def reload_calls(windows: list[dict[str, Any]]) -> dict[str, Any]:
         """Stands in for reloading the calls of each window (e.g. from GET /api/v1/call)."""
         for window in windows:

@@ -44,7 +44,7 @@ with DAG(
         timeout=60 * 60,
     )
 
-    @task
+    @task(multiple_outputs=False)  # one XCom, the whole result
     def load_call_records(webhooks: dict[str, Any]) -> dict[str, Any]:
         """Stand-in for the real work: would read the calls the webhooks delivered."""
         ids = sorted(item["id"] for item in webhooks["satisfied"])

@@ -88,7 +88,9 @@ WRITERS_POOL = "plusofon_default"
 PLANNED_ID = "{{ ti.xcom_pull(task_ids='plan_webhooks')['plan_id'] }}"
 APPROVAL_HOURS = 20  # answered (or rejected) before the next daily run
 APPROVAL_BODY = """\
-The daily audit of **{{ params.environment }}** found webhooks that differ from
+**Why now:** {{ dag_run.run_type | plusofon_started_by }}.
+
+The audit of **{{ params.environment }}** found webhooks that differ from
 `webhooks/{{ params.environment }}.yaml`.
 
 {{ ti.xcom_pull(task_ids='plan_webhooks') | plusofon_approval }}
@@ -97,6 +99,17 @@ tomorrow's audit asks again. **Reject** to leave the account as it is: the run t
 raises the drift alert.
 """
 log = logging.getLogger(__name__)
+
+
+def started_by(run_type: Any) -> str:
+    """What started this run, for the person asked to approve its repair (``dag_run.run_type``: an
+    enum in a task, whose ``str()`` is not its value on every release)."""
+    kind = str(getattr(run_type, "value", run_type))
+    return {
+        "asset_triggered": "the drift watcher reported that the account drifted",
+        "scheduled": "the daily audit (06:00 UTC)",
+        "manual": "someone started this audit by hand",
+    }.get(kind, f"a {kind} run of this audit")
 
 
 def has_drift(summary: dict[str, Any]) -> bool:
@@ -141,7 +154,7 @@ with DAG(
     max_active_runs=1,
     tags=["plusofon", "webhooks", "audit"],
     # The approval shows the plan one change per line, headed as what Approve will write.
-    user_defined_filters={"plusofon_approval": approval_markdown},
+    user_defined_filters={"plusofon_approval": approval_markdown, "plusofon_started_by": started_by},
     default_args={"retries": 1, "retry_delay": pendulum.duration(minutes=5)},
     params={
         "environment": Param(PARAMS["environment"], enum=["staging", "production"]),
@@ -192,7 +205,7 @@ with DAG(
     )
 
     # Not downstream of approve_repair itself: a rejection skips that task's direct downstream.
-    @task(trigger_rule="none_failed", retries=0, on_failure_callback=alert_on_drift)
+    @task(trigger_rule="none_failed", retries=0, on_failure_callback=alert_on_drift, multiple_outputs=False)
     def report_drift(summary: dict[str, Any], repaired: dict[str, Any] | None = None, ti: Any = None) -> dict[str, Any]:
         """Fail (and alert) when the plan found drift that was not repaired."""
         if not has_drift(summary) or repaired is not None:

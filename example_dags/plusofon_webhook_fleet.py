@@ -84,6 +84,22 @@ def account_status(audit: dict[str, Any] | None, repair: dict[str, Any] | None, 
     return {"status": "clean"}
 
 
+def unsettled(summary: dict[str, dict[str, Any]]) -> str | None:
+    """What fails the summary, in words: the accounts that failed, those drifted and not repaired (with
+    the conf that would repair them); ``None`` when every account is clean or repaired."""
+    failed = sorted(name for name, line in summary.items() if line["status"] == "failed")
+    drifted = {name: line["plan_id"] for name, line in summary.items() if line["status"] == "drifted"}
+    if not failed and not drifted:
+        return None
+    parts = [f"failed: {', '.join(failed)}"] if failed else []
+    if drifted:
+        repair_conf = json.dumps({"approved_plans": drifted})
+        parts.append(
+            f"drifted and not repaired: {', '.join(drifted)} (to repair those, trigger this DAG with {repair_conf})"
+        )
+    return f"{len(summary)} accounts: {'; '.join(parts)}"
+
+
 def _plan(audit: dict[str, Any]) -> dict[str, Any]:
     return {"plan_id": audit.get("plan_id"), **{k: len(audit.get(k) or []) for k in ("created", "updated", "deleted")}}
 
@@ -144,7 +160,7 @@ with DAG(
         trigger_rule="all_done",  # one account's failed audit does not hold back the others' repairs
     ).expand_kwargs(repairs)
 
-    @task(trigger_rule="all_done", retries=0)
+    @task(trigger_rule="all_done", retries=0, multiple_outputs=False)
     def fleet_summary(accounts: list[dict[str, str]], repairs: list[dict[str, str]], ti: Any = None) -> dict:
         """Each account: clean, drifted, repaired or failed. Fails when any failed or drifted unrepaired."""
         repaired_at = {r["plusofon_conn_id"]: index for index, r in enumerate(repairs or [])}
@@ -159,14 +175,9 @@ with DAG(
         for name, line in summary.items():
             log.info("%-30s %s", name, json.dumps(line))
         ti.xcom_push(key="summary", value=summary)
-        failed = sorted(name for name, line in summary.items() if line["status"] == "failed")
-        drifted = {name: line["plan_id"] for name, line in summary.items() if line["status"] == "drifted"}
-        if failed or drifted:
-            repair_conf = json.dumps({"approved_plans": drifted})
-            raise AirflowFailException(
-                f"{len(summary)} accounts: failed: {', '.join(failed) or 'none'}; drifted and not repaired: "
-                f"{', '.join(drifted) or 'none'} (to repair those, trigger this DAG with {repair_conf})"
-            )
+        problem = unsettled(summary)
+        if problem is not None:
+            raise AirflowFailException(problem)
         return summary
 
     audit_account >> repairs

@@ -15,7 +15,9 @@ bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
    a person is) apply that plan with one write; the repair's changes event must start one
    backfill run with the lost-call window, and nothing must follow from the repair's own writes;
 5. runs the fleet DAG over 20 accounts (``live_fleet.py``): an audit, then an approved repair;
-6. checks that neither the API token nor the header secret appears in any log file or in the
+6. rotates the token of a connection saved in the metadata database while a deferred sensor waits
+   on it (``live_rotation.py``): the sensor must succeed in its first try;
+7. checks that neither the API token nor the header secret appears in any log file or in the
    metadata database, and stops everything it started.
 
 With ``EXECUTOR=celery`` (``live_celery.py``) the tasks run on CeleryExecutor: a Redis broker and two
@@ -59,6 +61,8 @@ from live_approval import (  # noqa: E402
 from live_assets import drift_to_backfill, watcher_env  # noqa: E402
 from live_celery import celery_env, check_both_workers_worked, ensure_celery, start_redis, worker_services  # noqa: E402
 from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
+from live_rotation import SECRETS as ROTATION_SECRETS  # noqa: E402
+from live_rotation import prepare_rotation, rotate_under_a_waiting_sensor  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
 from airflow_provider_plusofon.emulator.server import free_port  # noqa: E402
@@ -124,7 +128,8 @@ class Deployment:
     def start(self) -> None:
         dags = self.home.parent / "dags"
         shutil.copytree(REPO / "example_dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(REPO / "tests" / "dags" / "plusofon_authoring_styles.py", dags)
+        for test_dag in ("plusofon_authoring_styles.py", "plusofon_token_rotation.py"):
+            shutil.copy(REPO / "tests" / "dags" / test_dag, dags)
         self.cli("db", "migrate")
         if UI:  # a connection saved as a person saves it, for the browser to open its form
             self.cli("connections", "add", "plusofon_ui", "--conn-type", "plusofon", "--conn-login", CLIENT_ID,
@@ -224,12 +229,13 @@ def secrets_audit(deployment: Deployment) -> list[str]:
         if path.is_file():
             text = path.read_text("utf-8", "replace")
             # The database's raw pages too (its WAL keeps rows that were deleted since, e.g. triggers).
-            found += [f"{path.relative_to(deployment.home)}: {line[:200]}" for line in lines_showing(text, *SECRETS)]
+            shown = lines_showing(text, *SECRETS, *ROTATION_SECRETS)
+            found += [f"{path.relative_to(deployment.home)}: {line[:200]}" for line in shown]
     tables = [row[0] for row in deployment.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables:
         for row in deployment.query(f'SELECT * FROM "{table}"'):
             shown = " ".join(str(value) for value in row)
-            if any(secret in shown for secret in SECRETS):
+            if any(secret in shown for secret in (*SECRETS, *ROTATION_SECRETS)):
                 found.append(f"metadata database, table {table}: {shown[:200]}")
     return found
 
@@ -247,12 +253,13 @@ def live(workdir: Path) -> None:
     try:
         say(f"1. Emulator on {emulator.base_url}; Airflow home {deployment.home}")
         deployment.start()
+        prepare_rotation(deployment, emulator)
         started_services = ", ".join(name for name in deployment.processes if name != "api-server")
         say(f"2. api-server (127.0.0.1:{deployment.api_port}), {started_services} started")
         dag_ids = ("plusofon_bootstrap_webhooks", "plusofon_call_pipeline", "plusofon_webhook_audit")
         deployment.wait_for(
             "the example DAGs to be parsed",
-            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 6,
+            lambda: len(deployment.query("SELECT dag_id FROM serialized_dag WHERE dag_id LIKE 'plusofon_%'")) == 7,
         )
 
         say("3. The call pipeline, with no webhooks on the account: its sensor must defer")
@@ -312,13 +319,16 @@ def live(workdir: Path) -> None:
 
         say(f"9. The fleet: {ACCOUNTS} accounts audited by one mapped DAG, then the approved plans repaired")
         run_the_fleet(deployment, emulator, CLIENT_ID, check, say)
+
+        say("10. A token rotated while a deferred sensor waits: it re-seals in the triggerer and succeeds")
+        rotate_under_a_waiting_sensor(deployment, emulator)
         if CELERY:
             ran = check_both_workers_worked(deployment.home / "services", check)
             say(f"   task workloads each Celery worker ran: {ran}")
     finally:
         deployment.stop()
         emulator.stop()
-    say("10. Everything stopped; looking for the token and the header secret in every file of the home")
+    say("11. Everything stopped; looking for the tokens and the header secret in every file of the home")
     leaks = secrets_audit(deployment)
     check(not leaks, "a secret was found:\n  " + "\n  ".join(leaks))
     files = sum(1 for p in deployment.home.rglob("*") if p.is_file())

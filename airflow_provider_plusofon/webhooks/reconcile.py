@@ -245,11 +245,13 @@ def ensure_webhooks(
     plan = plan_account(client, specs, prune=prune)
     log.info("%s", render_plan(plan, dry_run=dry_run))
     summary = apply_plan(client, plan, dry_run=dry_run, approved_plan_id=approved_plan_id, max_deletes=max_deletes)
-    log.info(
-        "Plusofon webhooks %s: %d created, %d updated, %d deleted, %d unchanged",
-        "planned (dry run)" if dry_run else "ensured",
-        *(len(summary[k]) for k in ("created", "updated", "deleted", "unchanged")),
-    )
+    counts = [len(summary[k]) for k in ("created", "updated", "deleted", "unchanged")]
+    if dry_run:  # nothing was done: say what would be
+        log.info(
+            "Plusofon webhooks dry run, nothing written: would create %d, update %d, delete %d; %d unchanged", *counts
+        )
+    else:
+        log.info("Plusofon webhooks ensured: %d created, %d updated, %d deleted, %d unchanged", *counts)
     return summary
 
 

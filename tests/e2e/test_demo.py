@@ -27,7 +27,7 @@ def test_demo_adopts_audits_repairs_what_was_approved_and_exits_zero():
     out = result.stdout
     assert "~ updated #2 https://crm.example.com/plusofon/calls create  (type_style)" in out
     # adopting: the export plans to nothing, and shows a placeholder where the secret was
-    assert "header values became placeholders:\n      value: '{{ var.value.plusofon_crm_example_com" in out
+    assert 'header values became placeholders:\n      value: "{{ var.value.plusofon_crm_example_com' in out
     assert "plusofon-webhooks plan of that file: exit 0" in out
     # the approved repair: exactly the reviewed plan, one PUT (approved in the UI, or by run conf on 3.0)
     assert re.search(r"applied plan plan-[0-9a-f]{24}; writes sent: PUT /api/v1/webhooks/\d+\n", out), out

@@ -206,6 +206,7 @@ def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, c
     planned, repaired = xcoms(run)["plan_webhooks"], xcoms(run)["repair_webhooks"]
     # the approver was shown the plan, and the repair applied that very plan
     assert approver.subject == "Plusofon webhooks drifted in staging: apply the repair?"
+    assert approver.body.startswith("**Why now:** someone started this audit by hand.\n")  # dag.test(): by hand
     assert f"**Approve** writes plan `{planned['plan_id']}`: 0 to create, 1 to update, 0 to delete" in approver.body
     assert "dry run" not in approver.body
     # one change per line: a list item each, the fields it changes under it (make live UI=1 looks at it)
@@ -362,3 +363,27 @@ def test_pipeline_in_reschedule_mode_frees_the_slot_and_checks_again(env, dagbag
         assert ti.try_number == 1  # a reschedule is not a retry
     assert reschedules >= 1  # it gave its slot back at least once before the webhooks existed
     assert sorted(xcoms(run)["load_call_records"]["webhook_ids"]) == sorted(w["id"] for w in ours(env.webhooks()))
+
+
+@pytest.mark.parametrize(
+    ("run_type", "said"),
+    [
+        ("asset_triggered", "**Why now:** the drift watcher reported that the account drifted."),
+        ("scheduled", "**Why now:** the daily audit (06:00 UTC)."),
+        ("manual", "**Why now:** someone started this audit by hand."),
+        ("backfill", "**Why now:** a backfill run of this audit."),
+    ],
+)
+def test_the_approval_says_what_started_the_audit(dagbag, run_type, said):
+    import types
+
+    from tests.e2e.conftest import example_module
+
+    audit = example_module("plusofon_webhook_audit.py")
+    env = dagbag.dags[AUDIT].get_template_env()
+    first_line = audit.APPROVAL_BODY.splitlines()[0]
+
+    assert env.from_string(first_line).render(dag_run=types.SimpleNamespace(run_type=run_type)) == said
+    from airflow.sdk.api.datamodels._generated import DagRunType  # what a task's dag_run holds
+
+    assert env.from_string(first_line).render(dag_run=types.SimpleNamespace(run_type=DagRunType(run_type))) == said

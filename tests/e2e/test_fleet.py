@@ -155,3 +155,18 @@ def test_an_approval_of_an_account_not_in_the_fleet_or_of_no_plan_repairs_nothin
     assert approved(accounts, params={"approved_plans": {"plusofon_fleet_0": plan}}) == [
         {**accounts[0], "approved_plan_id": plan}
     ]
+
+
+def test_the_summary_says_what_is_unsettled_and_nothing_when_all_is_settled():
+    unsettled = fleet_module().unsettled
+    plan = "plan-0123456789abcdef01234567"
+    assert unsettled({"a": {"status": "clean"}, "b": {"status": "repaired"}}) is None
+    assert unsettled({"a": {"status": "failed"}, "b": {"status": "clean"}}) == "2 accounts: failed: a"
+    assert unsettled({"a": {"status": "drifted", "plan_id": plan}, "b": {"status": "clean"}}) == (
+        '2 accounts: drifted and not repaired: a (to repair those, trigger this DAG with {"approved_plans": '
+        '{"a": "plan-0123456789abcdef01234567"}})'
+    )
+    assert unsettled({"b": {"status": "failed"}, "a": {"status": "drifted", "plan_id": plan}}) == (
+        '2 accounts: failed: b; drifted and not repaired: a (to repair those, trigger this DAG with {"approved_plans": '
+        '{"a": "plan-0123456789abcdef01234567"}})'
+    )

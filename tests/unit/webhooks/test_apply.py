@@ -83,7 +83,7 @@ def test_a_dry_run_logs_the_plan_as_planned_and_writes_nothing(client, requests_
     assert writes(requests_mock) == []
     assert log.lines == [
         render_plan(plan_account(client, parse_specs(DECLARED), prune=True), dry_run=True),
-        "Plusofon webhooks planned (dry run): 1 created, 1 updated, 1 deleted, 0 unchanged",
+        "Plusofon webhooks dry run, nothing written: would create 1, update 1, delete 1; 0 unchanged",
     ]
     assert summary["dry_run"] is True
 
