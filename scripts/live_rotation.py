@@ -74,5 +74,6 @@ def rotate_under_a_waiting_sensor(deployment: Any, emulator: Any) -> None:
     check(1 <= len(refusals) <= 2, f"the old token was refused {len(refusals)} times: {json.dumps(refusals)[:300]}")
     logs = " ".join(path.read_text(errors="replace") for path in deployment.home.rglob("*.log"))
     said = [line for line in ("seal their specs again", "sealing the specs again and waiting on") if line in logs]
+    # The account's reader says it in the triggerer's log, the resumed sensor in its task log.
     check(len(said) == 2, f"the reader and the sensor must say they seal again, said: {said}")
     say(f"   {state} in its first try; the old token refused {len(refusals)} time(s), then the specs sealed anew")

@@ -18,6 +18,7 @@ the others go on with the new credentials; unchanged, every waiter hears of the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import weakref
 from collections import deque
@@ -130,7 +131,11 @@ class AccountReader:
         self.waiters[waiter] = None
         self._wake.set()  # a shorter interval than the others' moves the next read forward
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # In a context of its own: it reads for every waiter, and a triggerer files a task's log
+            # lines by the context they are said in (those of the waiter that came first would go
+            # to its task's log, and nowhere once it is done).
+            loop = asyncio.get_running_loop()
+            self._task = contextvars.Context().run(loop.create_task, self._run())
         return waiter
 
     def unsubscribe(self, waiter: Waiter) -> None:
