@@ -82,6 +82,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         self.max_workers = max_workers
         self._state: DriftState | None = None
         self._stored: DriftState | None = None
+        self._said: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -100,19 +101,18 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
 
         freeze_long_lived_objects()
         self._stored = self._state = await self._load_state()
-        said = None
         while True:
             try:
                 waiter = await self._subscribe()
             except Exception as error:
-                said = self._say(f"Cannot watch the Plusofon account: {error}", said)
+                self._say(f"Cannot watch the Plusofon account: {error}", error)
                 await asyncio.sleep(self.poll_interval)
                 continue
             try:
                 async for event in self._watch(waiter):
                     yield event
             except Exception as error:  # the reader dropped this waiter: start again next interval
-                said = self._say(f"Plusofon drift watch interrupted: {error}", said)
+                self._say(f"Plusofon drift watch interrupted: {error}", error)
             finally:
                 waiter.leave()
             await asyncio.sleep(self.poll_interval)
@@ -136,7 +136,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         """Each drift event; the state it leaves is stored before the event is handed on."""
         from airflow_provider_plusofon.webhooks.drift import observe
 
-        said, handovers = None, waiter.handovers
+        handovers = waiter.handovers
         while True:
             check = await waiter.next()
             if waiter.handovers != handovers:  # once a rotation, not once a poll
@@ -147,8 +147,9 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
                     self.plusofon_conn_id,
                 )
             if check.result is None:
-                said = self._say(check.waiting_reason, said)
+                self._say(check.waiting_reason, check.unavailable)
                 continue
+            self._said = None  # the account was read: a trouble said before is said again if it comes back
             now = pendulum.now("UTC")
             self._state, event = observe(self._state, check.result, now, check.plan_id)
             if event is not None or _worth_keeping(self._stored, self._state, now):
@@ -159,14 +160,16 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
                     event["episode"],
                     *(len(event[k]) for k in ("missing", "different", "duplicates")),
                 )
-                said = None
                 yield TriggerEvent(event)
 
-    def _say(self, text: str, said: str | None) -> str:
-        """Log a warning when it differs from the last: a watcher polls for months."""
-        if text != said:
+    def _say(self, text: str, trouble: BaseException | None) -> None:
+        """Log a warning once a trouble: a watcher polls for months, and one broken connection must
+        not log a line a poll. A trouble is its kind (the error's class and status, whichever
+        request met it); it is said again only once the account was read since."""
+        kind = f"{type(trouble).__name__}:{getattr(trouble, 'status_code', '')}"
+        if kind != self._said:
             self.log.warning("%s", text)
-        return text
+        self._said = kind
 
     # -- where the last state is kept --------------------------------------------------------
 
