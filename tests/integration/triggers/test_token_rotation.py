@@ -22,7 +22,7 @@ from airflow_provider_plusofon.triggers import webhooks as trigger_module
 from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
 from airflow_provider_plusofon.triggers.webhooks import PlusofonWebhookTrigger
 from tests.conftest import TOKEN, UNRELATED
-from tests.integration.triggers.test_drift import SPECS, Watch, matching
+from tests.integration.triggers.test_drift import SPECS, Watch, matching, variables  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -144,19 +144,8 @@ def test_a_refusal_of_an_unchanged_connection_still_ends_every_wait(emulator_con
     assert 1 <= len(refusals(emulator_conn)) <= 3  # one listing (its pages in flight), then every wait ended
 
 
-@pytest.fixture
-def variables(monkeypatch) -> dict[str, str]:
-    from airflow_provider_plusofon.triggers import drift as drift_module
-    from tests.integration.triggers.test_drift import KEY
-
-    monkeypatch.setenv("AIRFLOW_VAR_CRM_KEY", KEY)
-    kept: dict[str, str] = {}
-    monkeypatch.setattr(drift_module, "_get_variable", kept.get)
-    monkeypatch.setattr(drift_module, "_set_variable", kept.__setitem__)
-    return kept
-
-
-def test_a_watcher_reads_on_with_the_new_token_without_a_restart(emulator_conn, monkeypatch, variables, logs):
+@pytest.mark.usefixtures("variables")  # the state a watcher keeps, in memory
+def test_a_watcher_reads_on_with_the_new_token_without_a_restart(emulator_conn, monkeypatch, logs):
     emulator_conn.seed(matching())
     trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)
     starts: list[int] = []
@@ -200,7 +189,8 @@ def test_a_watcher_reads_on_with_the_new_token_without_a_restart(emulator_conn, 
     assert NEW_TOKEN not in text and TOKEN not in text
 
 
-def test_a_watcher_whose_connection_is_unchanged_warns_once_then_is_quiet(emulator_conn, monkeypatch, variables, logs):
+@pytest.mark.usefixtures("variables")  # the state a watcher keeps, in memory
+def test_a_watcher_whose_connection_is_unchanged_warns_once_then_is_quiet(emulator_conn, monkeypatch, logs):
     emulator_conn.seed(matching())
     trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)
 
@@ -256,7 +246,8 @@ def test_a_connection_changed_into_one_that_cannot_work_ends_the_waits_saying_wh
     assert NEW_TOKEN not in str(outcomes[0]) and TOKEN not in str(outcomes[0])
 
 
-def test_a_watcher_says_a_trouble_again_only_after_it_was_over(emulator_conn, monkeypatch, variables, logs):
+@pytest.mark.usefixtures("variables")  # the state a watcher keeps, in memory
+def test_a_watcher_says_a_trouble_again_only_after_it_was_over(emulator_conn, monkeypatch, logs):
     emulator_conn.seed(matching())
     trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)
 
