@@ -33,7 +33,7 @@ extensions = ["myst_parser", "sphinx.ext.autodoc", "plusofon_docs"]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "_generated", "snippets", "README.md"]
-myst_enable_extensions = ["colon_fence", "deflist"]
+myst_enable_extensions = ["colon_fence", "deflist", "tasklist"]
 myst_heading_anchors = 3
 # Messages are quoted as the code prints them: no typographic quotes or dashes.
 smartquotes = False
