@@ -1,8 +1,10 @@
 """What the docs take from the code, written as Markdown into ``docs/_generated/`` when a build starts.
 
 Pages include these files (``{include}``), so a table or a command's options cannot say other than
-the code: the connection's fields (the settings table), the emulator's faults and control calls,
-and the two command lines (from their argparse parsers).
+the code: the connection's fields (the settings table), the spec's fields, the emulator's faults
+and control calls, and the two command lines (from their argparse parsers). Once every page is
+read, the build also checks that autodoc documented every public name (:func:`public_names`):
+autodoc skips what it cannot document without a word, and a warning fails ``make docs``.
 """
 
 from __future__ import annotations
