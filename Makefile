@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint typecheck unit demo bench compat dist live mutation clean
+.PHONY: venv test lint typecheck unit demo docs bench compat dist live mutation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ test: lint typecheck unit
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+# The documentation site, from scratch, offline, every warning an error (docs/_build/html/index.html).
+DOCS_STAMP := $(VENV)/.docs-stamp
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,docs]'
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	rm -rf docs/_build docs/_generated
+	$(VENV)/bin/sphinx-build -W --keep-going -n -q -b html -d docs/_build/doctrees docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
@@ -54,4 +64,4 @@ compat:
 	bash scripts/compat.sh $(ROWS)
 
 clean:
-	rm -rf $(VENV) .venv-compat mutants .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .venv-compat mutants docs/_build docs/_generated .mypy_cache .ruff_cache .pytest_cache *.egg-info

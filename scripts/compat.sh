@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make compat: the whole suite on every Airflow release we promise, each in its own virtual
 # environment, then `make live` (real Airflow services) on that release, then a table of the
-# results (the README's compatibility table comes from it).
+# results (the compatibility table of docs/installation.md comes from it).
 #
 #   scripts/compat.sh                 every row below
 #   scripts/compat.sh floor newest    only these rows (CI runs the floor; `make test` is the newest)

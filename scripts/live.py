@@ -134,7 +134,7 @@ class Deployment:
         if UI:  # a connection saved as a person saves it, for the browser to open its form
             self.cli("connections", "add", "plusofon_ui", "--conn-type", "plusofon", "--conn-login", CLIENT_ID,
                      "--conn-password", TOKEN, "--conn-host", "https://restapi.plusofon.ru")  # fmt: skip
-        # The example DAGs' writers share the account's pool of one slot, as the README sets it up.
+        # The example DAGs' writers share the account's pool of one slot, as the docs set it up (docs/run-examples.md).
         self.cli("pools", "set", "plusofon_default", "1", "Plusofon writers of plusofon_default: one at a time")
         logs = self.home / "services"
         logs.mkdir()

@@ -37,7 +37,7 @@ def approve_in_the_ui(deployment: Any, webhook_id: int) -> None:
     if deployment.airflow_version >= (3, 3):
         # Airflow 3.3.2 fails the task if the answer comes before the scheduler has handled the exit
         # of the worker that parked it (the executor's late "success" then meets a queued task).
-        # A person is slower than that; a script must wait for it too (README, Troubleshooting).
+        # A person is slower than that; a script must wait for it too (docs/troubleshooting.md).
         parked_exit = f"executor event with state success for task instance TaskInstanceKey(dag_id='{AUDIT}', "
         parked_exit += "task_id='approve_repair'"
         scheduler_log = deployment.home / "services" / "scheduler.log"

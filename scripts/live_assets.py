@@ -131,7 +131,7 @@ def the_changes_start_one_backfill(
     if deployment.airflow_version >= (3, 1):  # the run the drift event started repairs
         check(window["window_start_from"] == "drift event", f"the changes event says {window}")
         check(window["window_start"] == payload["last_matching_at"], f"the window {window} is not the drift's")
-    else:  # a run started by hand with the approved plan_id: no drift event of its own (see README)
+    else:  # a run started by hand with the approved plan_id: no drift event of its own (see docs/guides/assets.md)
         check(window["window_start_from"] in (None, "previous successful run"), f"the changes event says {window}")
     backfill = deployment.wait_for(
         "the changes event to start one backfill run",

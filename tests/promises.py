@@ -1,12 +1,12 @@
-"""What the README promises, and the tests that hold it to its word (issue 24).
+"""What the docs promise, and the tests that hold them to their word (issues 24 and 36).
 
-``PROMISES`` maps each bold sentence of the README's "What always holds" (exactly as written, without
-the ``**``) to the tests that assert it; ``LIMITS`` maps a literal quote of each limit the README
-states there or in "Troubleshooting" (whitespace collapsed to single spaces) to the tests that assert
-its literal value. A test that takes the value from the code's constant does not count: it would pass
-whatever the constant became. An entry without such a test has an empty list, a comment on what is
-missing, and its key in ``KNOWN_GAPS``. ``tests/unit/test_promises.py`` checks all of this against the
-README and the test files.
+``PROMISES`` maps each bold sentence of the docs' "What always holds" page (``docs/promises.md``,
+exactly as written, without the ``**``) to the tests that assert it; ``LIMITS`` maps a literal quote
+of each limit the docs state there or in ``docs/troubleshooting.md`` (whitespace collapsed to single
+spaces) to the tests that assert its literal value. A test that takes the value from the code's
+constant does not count: it would pass whatever the constant became. An entry without such a test
+has an empty list, a comment on what is missing, and its key in ``KNOWN_GAPS``.
+``tests/unit/test_promises.py`` checks all of this against the pages and the test files.
 """
 
 from __future__ import annotations

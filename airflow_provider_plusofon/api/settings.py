@@ -3,7 +3,7 @@
 Each setting is declared once, below: its default, its limits and how it is read. From the table
 come the connection form (``conn-fields`` on Airflow 3.2+, the hook's widgets on 3.0 and 3.1), the
 parsing and validation of a connection's extras, :class:`PlusofonConnectionConfig`'s defaults,
-and the README's field table (:func:`markdown_table`; a test keeps the README in step).
+and the docs' field table (:func:`markdown_table`, which ``make docs`` includes in the connection page).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Setting:
 
     :param name: the key in ``extra``, and the attribute of :class:`PlusofonConnectionConfig`.
     :param label: the connection form's label.
-    :param doc: what it does, for the form's description and the README.
+    :param doc: what it does, for the form's description and the docs.
     :param default: what an empty or missing value means.
     :param kind: ``float``, ``int`` or ``bool``.
     :param minimum: the smallest value allowed (numbers only).
@@ -117,6 +117,7 @@ class Setting:
         return f"{self.default:g}" if self.kind is float else str(self.default)
 
 
+#: Every setting a connection's extra may hold, in the order the form shows them.
 SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", "Timeout (seconds)", "Seconds to wait for each answer of the API", 30.0, float, 0.1),
     Setting(
@@ -158,7 +159,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
-# The connection's standard fields as the form shows them; `doc` is the README's.
+# The connection's standard fields as the form shows them; `doc` is the docs'.
 FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden_fields": ["schema", "extra"],
     "relabeling": {"login": "Client ID", "password": "API token", "host": "Base URL"},
@@ -189,7 +190,7 @@ def options_from_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def markdown_table() -> str:
-    """The README's table of connection fields."""
+    """The docs' table of connection fields (docs/connection.md includes it)."""
     rows = ["| field | meaning |", "| --- | --- |"]
     rows += [f"| `{name}` | {doc} |" for name, doc in STANDARD_FIELDS]
     for setting in SETTINGS:
@@ -288,7 +289,7 @@ class PlusofonConnectionConfig:
 
     Surrounding whitespace is stripped from the Client ID and the token (a common copy-paste);
     a value with control characters inside is refused without being shown. The defaults and
-    limits of the other settings are those of :data:`SETTINGS`.
+    limits of the other settings are those of :data:`~airflow_provider_plusofon.api.settings.SETTINGS`.
 
     :param base_url: scheme (http or https), host and optional port/path prefix.
     :param client_id: sent as the ``Client`` header.

@@ -54,10 +54,11 @@ class PlusofonClient:
     """
     Client for the Plusofon webhooks API: one method per endpoint, every page, retries.
 
-    Reads, updates and deletes are retried on what :attr:`PlusofonError.transient` says waiting
-    can fix (connection errors, timeouts, 429 and 500/502/503/504) with exponential backoff and
-    jitter. A create is re-sent only when the error proves nothing was stored (a 429, or a
-    connection that could not be opened); any other failure of a POST is raised (or, in a batch,
+    Reads, updates and deletes are retried on what
+    :attr:`~airflow_provider_plusofon.exceptions.PlusofonError.transient` says waiting can fix
+    (connection errors, timeouts, 429 and 500/502/503/504) with exponential backoff and jitter. A
+    create is re-sent only when the error proves nothing was stored (a 429, or a connection that
+    could not be opened); any other failure of a POST is raised (or, in a batch,
     returned) for the caller to look before it decides anything. A 429 pauses every request of
     this client until its ``Retry-After`` has passed, not only the one that met it.
 

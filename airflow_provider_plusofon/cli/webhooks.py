@@ -9,7 +9,7 @@ files are rendered with the Jinja environment a task gets: ``{{ var.value.* }}``
 
 Exit codes: 0 success (for ``plan``: nothing would change), 2 (``plan`` only) something would
 change, 1 an error, shown as one line (a traceback only with ``--debug``). Nothing Airflow logs,
-warns or prints reaches the output unless ``--debug`` (see :mod:`.voice`).
+warns or prints reaches the output unless ``--debug`` (see :mod:`~airflow_provider_plusofon.cli.voice`).
 """
 
 from __future__ import annotations
@@ -223,6 +223,7 @@ def _command(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``plusofon-webhooks`` parser (Airflow's ``airflow plusofon-webhooks`` is made from it too)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Validate, plan and export Plusofon webhook specs. Exit 0 ok, 1 error, 2 (plan) changes.",
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "connection they name that this host does not have is a problem (or, with --stand-ins, a stand-in).",
         renders=True,
     )
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML or JSON)")
     check.add_argument(
         "--stand-ins",
         action="store_true",
@@ -256,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         "would change, 2 when something would, 1 on error.",
         renders=True,
     )
-    show.add_argument("file", metavar="FILE")
+    show.add_argument("file", metavar="FILE", help="the spec file (YAML or JSON)")
     show.add_argument("--prune", action="store_true", help="plan deleting what the file does not declare")
     show.add_argument("--json", action="store_true", help="print the summary (with its plan_id) as JSON")
 
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``plusofon-webhooks`` with these arguments (the command line's when ``None``); the exit code."""
     args = build_parser().parse_args(argv)
     # A command line's output is its result; Airflow's INFO lines (read when first imported) are noise.
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")

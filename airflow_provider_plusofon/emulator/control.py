@@ -17,66 +17,79 @@ OK = {"success": True}
 
 
 def _seed(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Replace the account's webhooks: ``{"webhooks": [...]}`` or a list (ids kept where given, else from 1)."""
     items = body.get("webhooks", []) if isinstance(body, dict) else body or []
     return account.seed(items)
 
 
 def _inject(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Script a fault: ``{"kind": "rate_limit", "count": 2, ...}`` (the options of a fault)."""
     options = dict(body) if isinstance(body, dict) else {}
     kind = options.pop("kind", None)
     return {**OK, "fault": vars(account.faults.inject(str(kind), **options))}
 
 
 def _set_latency(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Delay every answer (all accounts): ``{"ms": 20}``."""
     emulator.latency_ms = float((body if isinstance(body, dict) else {}).get("ms", 0))
     return OK
 
 
 def _reset(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Empty the account: no webhooks, no faults, no request log."""
     account.state.reset()
     account.faults.clear()
     return OK
 
 
 def _requests(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Every request the account received, oldest first (the token redacted)."""
     return account.state.requests()
 
 
 def _clear_requests(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Empty the account's request log."""
     account.state.clear_requests()
     return OK
 
 
 def _faults(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """The faults still scripted for the account."""
     return account.faults.listed()
 
 
 def _clear_faults(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Drop every fault scripted for the account."""
     account.faults.clear()
     return OK
 
 
 def _release_held(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Store the POSTs a ``lagging_store`` fault with ``held`` holds; answers how many."""
     return {**OK, "stored": account.state.release_held()}
 
 
 def _webhooks(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """The account's webhooks, as stored."""
     return account.webhooks()
 
 
 def _add_account(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Serve another account: ``{"client_id": "20001", "token": "...", "webhooks": [...]}``."""
     options = body if isinstance(body, dict) else {}
     account = emulator.add_account(str(options["client_id"]), str(options["token"]), options.get("webhooks"))
     return {**OK, "client_id": account.client_id}
 
 
 def _rotate_token(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Issue a new token, as the account area does: ``{"token": "..."}``; the old one gets 401."""
     token = (body if isinstance(body, dict) else {}).get("token")
     account.rotate_token(token if isinstance(token, str) else "")
     return OK
 
 
 def _accounts(emulator: PlusofonEmulator, account: Account, body: Any) -> Any:
+    """Every account served, with how many webhooks each holds."""
     return [{"client_id": a.client_id, "webhooks": len(a.webhooks())} for a in emulator.accounts.values()]
 
 

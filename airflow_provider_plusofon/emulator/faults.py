@@ -216,6 +216,7 @@ class FaultKind:
     behaviour: Behaviour
 
 
+#: Every kind of fault, by the name ``inject`` takes.
 FAULTS: Mapping[str, FaultKind] = {
     "rate_limit": FaultKind("429 with Retry-After", _rate_limit),
     "status": FaultKind("a 5xx (or any status) with a JSON or an HTML body", _status),

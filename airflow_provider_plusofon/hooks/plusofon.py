@@ -198,7 +198,8 @@ class PlusofonHook(BaseHook):
 
     def list_webhooks(self, type: str | None = None) -> list[dict[str, Any]]:
         """
-        Every webhook on the account, from every page (see :meth:`PlusofonClient.list_webhooks`).
+        Every webhook on the account, from every page
+        (see :meth:`~airflow_provider_plusofon.api.PlusofonClient.list_webhooks`).
 
         :param type: the documented list filter (e.g. ``"lk"``).
         """

@@ -129,7 +129,7 @@ def _copies(spec: WebhookSpec, copies: Sequence[Mapping[str, Any]], *, lost: boo
     ours = "it may be among them (its answer was lost)" if lost else "one of them is this run's"
     return AmbiguousWebhookError(
         f"{len(copies)} webhooks with the identity of {spec.label} appeared while it was created ({ids}): "
-        f"another writer created it too, and {ours}. Serialise the writers of this account (see the README), "
+        f"another writer created it too, and {ours}. Serialise the writers of this account (a pool of one slot), "
         "then remove the extras (prune=True, or dedupe=True)"
     )
 

@@ -26,6 +26,7 @@ PAIR_KEYS: Mapping[str, tuple[str, str]] = {
     "params": ("name", "value"),
 }
 SPEC_KEYS = ("url", "event", "type_call", "type_style", "fields", "headers", "params", "template")
+REQUIRED_KEYS = ("url", "event")
 IDENTITY_FIELDS = ("url", "event", "type_call")
 STATES = ("present", "absent")
 # The list endpoint shows only id, url, type_call, type and event: these need one GET each.
@@ -242,7 +243,7 @@ def _validate(index: int, raw: Any) -> list[str]:
     problems = []
     for key in sorted(set(raw) - set(SPEC_KEYS), key=str):
         problems.append(_problem(index, raw, str(key)[:40], f"unknown field (expected one of {', '.join(SPEC_KEYS)})"))
-    for required in ("url", "event"):
+    for required in REQUIRED_KEYS:
         if raw.get(required) in (None, ""):
             problems.append(_problem(index, raw, required, "is required"))
     if raw.get("url") not in (None, ""):

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_plusofon.api import PlusofonClient, PlusofonConnectionConfig
 from airflow_provider_plusofon.exceptions import PlusofonConfigError, PlusofonInvalidResponseError
-from tests.conftest import BASE, CLIENT_ID, REPO, TOKEN
+from tests.conftest import BASE, CLIENT_ID, TOKEN
 from tests.unit.api.test_webhooks import item, mock_pages
 
 
@@ -73,15 +73,6 @@ def test_every_problem_of_the_settings_is_reported_at_once():
 def test_settings_that_are_not_finite_or_out_of_range_are_refused_where_read(name, value):
     with pytest.raises(PlusofonConfigError, match=name if name != "verify" else "'verify'"):
         PlusofonConnectionConfig(base_url=BASE, client_id=CLIENT_ID, token=TOKEN, **{name: value})
-
-
-def test_the_readme_field_table_is_the_settings_table():
-    from airflow_provider_plusofon.api.settings import markdown_table
-
-    readme = (REPO / "README.md").read_text()
-    assert markdown_table() in readme
-    for name in ("timeout", "verify", "max_retries", "max_pages", "max_answer_bytes"):
-        assert f"| `extra.{name}` |" in readme
 
 
 def test_every_setting_can_be_set_from_a_connection_extra(monkeypatch, requests_mock):

@@ -142,7 +142,7 @@ def test_copies_made_by_another_writer_claim_no_id_and_name_every_copy(client, r
     assert str(error) == (
         "2 webhooks with the identity of spec #0 (https://crm.example.com/a create inbound) appeared while it was "
         f"created (#6, #9): another writer created it too, and {whose}. Serialise the writers of this account "
-        "(see the README), then remove the extras (prune=True, or dedupe=True)"
+        "(a pool of one slot), then remove the extras (prune=True, or dedupe=True)"
     )
 
 

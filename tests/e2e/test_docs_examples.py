@@ -1,8 +1,12 @@
-"""Issue 21: every example in the README is run, here or by the test (or ``make live``) it names.
+"""Issues 21 and 36: every example of the README and the docs is run, here or by the test (or
+``make live``) it names.
 
-Each fenced block of README.md is found by its first line. A block this module runs is run as it
-is written, with only the substitutions listed next to it (a placeholder token, the emulator's
-port); a block another test runs names that test, and the test checks the name is real.
+The Python samples of the docs are files, ``docs/snippets/*.py``, that the pages include and this
+module runs (the example DAGs the guides include are run by the other end-to-end tests). Every other
+fenced block of README.md and docs/ is found by its first line (a block written in several pages
+must be the same in each). A block this module runs is run as it is written, with only the
+substitutions listed next to it (a placeholder token, the emulator's port); a block another test runs
+names that test, and the test checks the name is real.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from tests.e2e.test_cli_on_a_host import airflow, host  # noqa: F401  (a fixture
 
 pytestmark = pytest.mark.e2e
 
-README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS = REPO / "docs"
+PAGES = [REPO / "README.md", *sorted(p for p in DOCS.rglob("*.md") if not p.relative_to(DOCS).parts[0].startswith("_"))]
+SNIPPETS = DOCS / "snippets"
 HEADER_SECRET = "readme-header-secret-3391"
 
 # A block run elsewhere -> the test (path::name, or "make live: step") that runs it.
@@ -38,21 +44,53 @@ RUN_ELSEWHERE = {
     "EnsureWebhooksOperator against the by-hand baseline": (
         "tests/e2e/test_bench.py::test_bench_measures_every_target_and_counts_requests_exactly"
     ),
-    "airflow_provider_plusofon/": "tests/e2e/test_readme.py::test_the_project_layout_names_modules_that_exist",
+    "airflow_provider_plusofon/": "tests/e2e/test_docs_examples.py::test_the_project_layout_names_modules_that_exist",
+    "airflow dags unpause plusofon_webhook_audit": "scripts/live.py::live",
 }
+THIS = "tests/e2e/test_docs_examples.py"
 
 
-def blocks() -> list[tuple[str, str]]:
-    """(first line, text) of every fenced block, in the README's order."""
-    found = re.findall(r"^ *```[a-z]*\n(.*?)^ *```$", README, flags=re.S | re.M)
-    return [(text.strip().splitlines()[0].strip(), text) for text in found]
-
-
-def block(first_line: str) -> str:
-    [text] = [text for first, text in blocks() if first.startswith(first_line)]
+def dedented(text: str) -> str:
     lines = text.splitlines()
     indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
     return "\n".join(line[indent:] for line in lines) + "\n"
+
+
+FENCE = re.compile(r"^ *```(\S*)(.*)$")
+
+
+def fenced(text: str) -> list[str]:
+    """The code blocks of a Markdown page: fenced, not a MyST directive (```{include} ...)."""
+    found, lines, info = [], None, ""
+    for line in text.splitlines():
+        fence = FENCE.match(line)
+        if lines is None and fence:
+            lines, info = [], fence.group(1)
+        elif lines is not None and fence and not fence.group(1) + fence.group(2).strip():
+            if not info.startswith("{"):
+                found.append("\n".join(lines))
+            lines = None
+        elif lines is not None:
+            lines.append(line)
+    return found
+
+
+def blocks() -> list[tuple[str, str]]:
+    """(first line, text) of every fenced code block of the README and the docs' pages."""
+    found = [text for page in PAGES for text in fenced(page.read_text(encoding="utf-8"))]
+    return [(text.strip().splitlines()[0].strip(), dedented(text)) for text in found]
+
+
+def block(first_line: str) -> str:
+    """The block starting with ``first_line``: one text, wherever it is written."""
+    texts = {text for first, text in blocks() if first.startswith(first_line)}
+    assert len(texts) == 1, f"{first_line!r}: {len(texts)} different blocks"
+    return texts.pop()
+
+
+def snippet(name: str) -> str:
+    """A Python sample the docs include (``literalinclude``) from ``docs/snippets/``."""
+    return (SNIPPETS / name).read_text(encoding="utf-8")
 
 
 # Blocks this module runs, by first line -> the test that runs it.
@@ -62,25 +100,32 @@ RUN_HERE = {
         "test_the_environment_connection_example"
     ),
     "webhooks:": "test_the_quick_start_spec_file_and_operator_converge_an_account",
+    # The README cannot include a file: its quick start is the snippet's text, checked there.
     "from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator": (
         "test_the_quick_start_spec_file_and_operator_converge_an_account"
     ),
     "WebhookSpecError: 2 problems": "test_the_spec_error_example_is_what_validation_says",
-    "EnsureWebhooksOperator(": "test_the_operator_and_sensor_examples_build_tasks",
-    "PlusofonWebhookOperator(": "test_the_operator_and_sensor_examples_build_tasks",
-    "PlusofonWebhookSensor(": "test_the_operator_and_sensor_examples_build_tasks",
     "Plusofon webhook plan:": "test_the_plan_log_example_is_what_a_run_logs",
     "plusofon-emulator --host": "test_the_emulator_command_then_the_export_command",
     "plusofon-webhooks export --conn-id": "test_the_emulator_command_then_the_export_command",
-    "from airflow_provider_plusofon.hooks.plusofon import PlusofonHook": "test_the_hook_example",
-    "from airflow_provider_plusofon.api import PlusofonClient": "test_the_client_example",
-    "from airflow_provider_plusofon.emulator import running_emulator": "test_the_emulator_python_example",
-    'pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]': "test_the_pytest_plugin_example",
-    "from airflow.sdk import DAG, Asset, AssetAlias, AssetWatcher": "test_the_event_driven_example_builds_its_dag",
+    "airflow pools set plusofon_default 1": "test_the_checklist_s_pools_and_variables",
+}
+
+# The docs' Python samples, docs/snippets/<name> -> the test that runs it.
+SNIPPETS_RUN = {
+    "quick_start.py": "test_the_quick_start_spec_file_and_operator_converge_an_account",
+    "ensure_operator.py": "test_the_operator_and_sensor_examples_build_tasks",
+    "webhook_operator.py": "test_the_operator_and_sensor_examples_build_tasks",
+    "sensor.py": "test_the_operator_and_sensor_examples_build_tasks",
+    "hook.py": "test_the_hook_example",
+    "client.py": "test_the_client_example",
+    "emulator.py": "test_the_emulator_python_example",
+    "conftest_plugin.py": "test_the_pytest_plugin_example",
+    "event_driven.py": "test_the_event_driven_example_builds_its_dag",
 }
 
 
-def test_every_block_of_the_readme_is_run_by_a_named_test():
+def test_every_block_of_the_readme_and_the_docs_is_run_by_a_named_test():
     here = Path(__file__).read_text()
     unrun = []
     for first, _ in blocks():
@@ -88,9 +133,15 @@ def test_every_block_of_the_readme_is_run_by_a_named_test():
         if not runs:
             unrun.append(first)
         for test in runs:
-            path, _, name = (f"tests/e2e/test_readme.py::{test}" if "::" not in test else test).partition("::")
-            assert f"def {name}(" in (here if path.endswith("test_readme.py") else (REPO / path).read_text()), test
-    assert unrun == [], f"README blocks no test runs: {unrun}"
+            path, _, name = (f"{THIS}::{test}" if "::" not in test else test).partition("::")
+            assert f"def {name}(" in (here if path == THIS else (REPO / path).read_text()), test
+    assert unrun == [], f"blocks no test runs: {unrun}"
+
+
+def test_every_snippet_is_run_by_a_named_test():
+    here = Path(__file__).read_text()
+    assert sorted(p.name for p in SNIPPETS.glob("*.py")) == sorted(SNIPPETS_RUN)
+    assert [test for test in SNIPPETS_RUN.values() if f"def {test}(" not in here] == []
 
 
 def test_the_event_driven_example_builds_its_dag():
@@ -99,7 +150,7 @@ def test_the_event_driven_example_builds_its_dag():
     from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
 
     namespace: dict = {}
-    exec(compile(block("from airflow.sdk import DAG, Asset, AssetAlias, AssetWatcher"), "README", "exec"), namespace)
+    exec(compile(snippet("event_driven.py"), "event_driven.py", "exec"), namespace)
     dag, drift = namespace["dag"], namespace["drift"]
     assert drift.uri == "plusofon://10553/webhooks/drift"
     [watcher] = drift.watchers
@@ -159,11 +210,14 @@ def quick_start(tmp_path: Path) -> Path:
 def test_the_quick_start_spec_file_and_operator_converge_an_account(emulator_conn, tmp_path, monkeypatch):
     from airflow.sdk.execution_time.context import VariableAccessor
 
+    assert block("from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator") == snippet(
+        "quick_start.py"
+    )
     monkeypatch.setenv("AIRFLOW_VAR_PLUSOFON_CRM_WEBHOOK_SECRET", HEADER_SECRET)
     spec_file = quick_start(tmp_path)
     namespace: dict = {}
     with DAG("readme_quick_start", schedule=None) as dag:
-        exec(block("from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator"), namespace)
+        exec(snippet("quick_start.py"), namespace)
     dag.fileloc = str(spec_file.parent.parent / "quick_start.py")
     [task] = dag.tasks
     assert task.pool == "plusofon_default"
@@ -195,8 +249,8 @@ def test_the_operator_and_sensor_examples_build_tasks():
         "PlusofonWebhookSensor": PlusofonWebhookSensor,
     }
     with DAG("readme_tasks", schedule=None) as dag:
-        for first in ("EnsureWebhooksOperator(", "PlusofonWebhookOperator(", "PlusofonWebhookSensor("):
-            exec(block(first), namespace)
+        for name in ("ensure_operator.py", "webhook_operator.py", "sensor.py"):
+            exec(snippet(name), namespace)
     ensure, one, sensor = (dag.get_task(t) for t in ("ensure_webhooks", "crm_call_ended_hook", "wait_for_webhooks"))
     assert (ensure.prune, ensure.is_dry_run, ensure.max_deletes, ensure.max_workers) == (False, False, 5, 8)
     assert (one.event, one.type_call, one.state, one.dedupe) == ("destroy", "all", "present", False)
@@ -223,7 +277,7 @@ def test_the_plan_log_example_is_what_a_run_logs(emulator_conn, logs):
 
 
 def test_the_emulator_command_then_the_export_command(tmp_path):
-    """The emulator as the README starts it (seeded with the Quick start's file), what it prints,
+    """The emulator as the docs start it (seeded with the Quick start's file), what it prints,
     and the export run with the connection it says to export."""
     (tmp_path / "webhooks.yaml").write_text(
         block("webhooks:").replace("{{ var.value.plusofon_crm_webhook_secret }}", HEADER_SECRET)
@@ -254,11 +308,29 @@ def test_the_emulator_command_then_the_export_command(tmp_path):
         emulator.wait(timeout=30)
 
 
+def test_the_checklist_s_pools_and_variables(host):  # noqa: F811
+    script = block("airflow pools set plusofon_default 1").replace("airflow ", f"{bin_of('airflow')} ")
+    out = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, env=host, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    pools = subprocess.run(
+        [bin_of("airflow"), "pools", "list", "--output", "json"], capture_output=True, text=True, env=host, timeout=300
+    )
+    slots = {pool["pool"]: int(pool["slots"]) for pool in json.loads(pools.stdout)}
+    assert (slots["plusofon_default"], slots["plusofon_fleet"]) == (1, 4)
+    fleet = subprocess.run(
+        [bin_of("airflow"), "variables", "get", "plusofon_fleet"], capture_output=True, text=True, env=host, timeout=300
+    )
+    from tests.e2e.test_fleet import fleet_module
+
+    [entry] = fleet_module().fleet_entries(fleet.stdout.strip())  # what the fleet DAG makes of it
+    assert entry["plusofon_conn_id"] == "plusofon_default"
+
+
 def test_the_hook_example(emulator_conn):
     emulator_conn.seed([{"url": f"https://crm.example.com/{i}", "event": "create"} for i in range(1, 21)])
     full_body = {**emulator_conn.webhooks()[4], "event": "answer"}
     namespace = {"full_body": {k: v for k, v in full_body.items() if k != "id"}}
-    exec(block("from airflow_provider_plusofon.hooks.plusofon import PlusofonHook"), namespace)
+    exec(snippet("hook.py"), namespace)
     hook = namespace["hook"]
     assert [w["event"] for w in hook.list_webhooks() if w["id"] == 5] == []  # deleted by the last line
     assert len(hook.list_webhooks()) == 20  # 20 seeded, one created, one deleted
@@ -273,9 +345,7 @@ def test_the_hook_example(emulator_conn):
 def test_the_client_example(emulator_conn):
     emulator_conn.seed([{"url": f"https://crm.example.com/{i}", "event": "create"} for i in range(20)])
     code = (
-        block("from airflow_provider_plusofon.api import PlusofonClient").replace(
-            "https://restapi.plusofon.ru", emulator_conn.base_url
-        )
+        snippet("client.py").replace("https://restapi.plusofon.ru", emulator_conn.base_url)
         + "listed = client.list_webhooks()\n"
     )
     namespace = {"token": TOKEN}
@@ -285,13 +355,13 @@ def test_the_client_example(emulator_conn):
 
 def test_the_emulator_python_example():
     namespace: dict = {}
-    exec(block("from airflow_provider_plusofon.emulator import running_emulator"), namespace)
+    exec(snippet("emulator.py"), namespace)
     assert namespace["emulator"].base_url.startswith("http://127.0.0.1:")
 
 
 def test_the_pytest_plugin_example(tmp_path):
-    made = "from airflow_provider_plusofon.hooks.plusofon import PlusofonHook\n" + block(
-        'pytest_plugins = ["airflow_provider_plusofon.emulator.pytest_plugin"]'
+    made = "from airflow_provider_plusofon.hooks.plusofon import PlusofonHook\n" + snippet(
+        "conftest_plugin.py"
     ).replace(
         "    ...\n", "    PlusofonHook().create_webhook({'url': 'https://crm.example.com/calls', 'event': 'create'})\n"
     )
