@@ -7,12 +7,13 @@
 #   scripts/compat.sh floor newest    only these rows (CI runs the floor; `make test` is the newest)
 #   scripts/compat.sh table           no row: the table of the last results
 #
-# Pins appear only where a release breaks without the constraints file users install it with.
+# Pins appear only where a release breaks without the constraints file users install it with
+# (cryptography 51 made MultiFernet a Rust class, and Airflow 3.0's get_fernet sets an attribute on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 #      label  airflow python pins
-MATRIX="floor  3.0.6   3.10   fastapi==0.117.1 cadwyn==5.4.6
+MATRIX="floor  3.0.6   3.10   fastapi==0.117.1 cadwyn==5.4.6 cryptography<51
 3.1    3.1.8   3.11
 3.2    3.2.2   3.12   fastapi==0.136.3 svcs==25.1.0
 newest 3.3.2   3.13"
