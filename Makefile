@@ -51,9 +51,10 @@ mutation: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,mutation]'
 	$(PY) scripts/mutation.py
 
-# The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some).
+# The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some);
+# DB=postgres runs its live part on PostgreSQL.
 compat:
-	bash scripts/compat.sh $(ROWS)
+	DB=$(DB) bash scripts/compat.sh $(ROWS)
 
 clean:
 	rm -rf $(VENV) .venv-compat mutants .mypy_cache .ruff_cache .pytest_cache *.egg-info

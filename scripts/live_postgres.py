@@ -57,7 +57,7 @@ def server_binaries() -> Path | None:
 
 
 def ensure_postgres() -> None:
-    """Debian's PostgreSQL and psycopg2-binary, when they are not there yet."""
+    """Debian's PostgreSQL and the two drivers, when they are not there yet."""
     if server_binaries() is None:
         say("   installing postgresql (Debian) ...")
         apt = ["apt-get"] if os.geteuid() == 0 or shutil.which("sudo") is None else ["sudo", "apt-get"]
