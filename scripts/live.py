@@ -240,7 +240,10 @@ def secrets_audit(deployment: Deployment) -> list[str]:
     found = []
     with STOPWATCH.timed("secrets search"):
         for path in files_of(deployment):
-            text = path.read_text("utf-8", "replace")
+            try:
+                text = path.read_text("utf-8", "replace")
+            except FileNotFoundError:  # gone since listed: a WAL folded into its database by a last exit
+                continue
             # The database's raw pages too (a WAL keeps rows that were deleted since, e.g. triggers).
             where = path.relative_to(deployment.home.parent)
             found += [f"{where}: {line[:200]}" for line in lines_showing(text, *SECRETS)]
