@@ -50,18 +50,21 @@ dist: $(STAMP)
 
 # The example DAGs on real Airflow services (api-server, scheduler, dag-processor, triggerer);
 # UI=1 also looks at the approval page and the connection form in headless Chromium (screenshots
-# in ui-screenshots/; chromium and Playwright are installed on first use).
+# in ui-screenshots/; chromium and Playwright are installed on first use); EXECUTOR=celery runs the
+# tasks on two Celery workers; DB=postgres keeps the metadata database in a throwaway PostgreSQL
+# cluster instead of SQLite (postgresql and its drivers are installed on first use).
 live: $(STAMP)
-	UI=$(UI) EXECUTOR=$(EXECUTOR) $(PY) scripts/live.py
+	UI=$(UI) EXECUTOR=$(EXECUTOR) DB=$(DB) $(PY) scripts/live.py
 
 # Mutation testing of the core and the API layer (scripts/mutation.py; 45 to 65 minutes on 2 cores, not in CI).
 mutation: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,mutation]'
 	$(PY) scripts/mutation.py
 
-# The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some).
+# The suite on each supported Airflow release, in .venv-compat/ (ROWS="floor newest" for some);
+# DB=postgres runs its live part on PostgreSQL.
 compat:
-	bash scripts/compat.sh $(ROWS)
+	DB=$(DB) bash scripts/compat.sh $(ROWS)
 
 clean:
 	rm -rf $(VENV) .venv-compat mutants docs/_build docs/_generated .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -6,13 +6,15 @@
 #   scripts/compat.sh                 every row below
 #   scripts/compat.sh floor newest    only these rows (CI runs the floor; `make test` is the newest)
 #   scripts/compat.sh table           no row: the table of the last results
+#   DB=postgres scripts/compat.sh     the live part on a throwaway PostgreSQL cluster (scripts/live_postgres.py)
 #
-# Pins appear only where a release breaks without the constraints file users install it with.
+# Pins appear only where a release breaks without the constraints file users install it with
+# (cryptography 51 made MultiFernet a Rust class, and Airflow 3.0's get_fernet sets an attribute on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 #      label  airflow python pins
-MATRIX="floor  3.0.6   3.10   fastapi==0.117.1 cadwyn==5.4.6
+MATRIX="floor  3.0.6   3.10   fastapi==0.117.1 cadwyn==5.4.6 cryptography<51
 3.1    3.1.8   3.11
 3.2    3.2.2   3.12   fastapi==0.136.3 svcs==25.1.0
 newest 3.3.2   3.13"
@@ -59,10 +61,10 @@ run_row() {
     local summary live=passed
     summary=$(grep -E "^[0-9]+ (passed|failed)|^=+ .*(passed|failed)" "$RESULTS/$label.log" | tail -n 1 | tr -d '=' | xargs)
     # Real services catch what dag.test() cannot (Airflow 3.1's triggerer died of a thread-unsafe call).
-    echo ">>> $label: make live on Airflow $airflow"
+    echo ">>> $label: make live on Airflow $airflow${DB:+, DB=$DB}"
     "$venv/bin/python" scripts/live.py >"$RESULTS/$label.live.log" 2>&1 || { live=failed; status=1; }
     tail -n 1 "$RESULTS/$label.live.log"
-    echo "$label | $airflow | $python | ${pins[*]:-none} | ${summary:-no result} | $live | exit $status" >"$RESULTS/$label.row"
+    echo "$label | $airflow | $python | ${pins[*]:-none} | ${summary:-no result} | $live${DB:+ on $DB} | exit $status" >"$RESULTS/$label.row"
     return "$status"
 }
 

@@ -21,7 +21,9 @@ bound to 127.0.0.1 with no log server, in a throwaway Airflow home, and:
    metadata database, and stops everything it started.
 
 With ``EXECUTOR=celery`` (``live_celery.py``) the tasks run on CeleryExecutor: a Redis broker and two
-Celery workers, and the run checks that both of them ran tasks.
+Celery workers, and the run checks that both of them ran tasks. With ``DB=postgres``
+(``live_database.py``, ``live_postgres.py``) the metadata database is a throwaway PostgreSQL cluster
+of the run's own, as production runs Airflow, instead of SQLite.
 
 Exit 0 when all of that held, 1 with the reason (and the services' logs' tails) otherwise.
 """
@@ -33,7 +35,6 @@ import os
 import secrets
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -53,13 +54,22 @@ from live_approval import (  # noqa: E402
     AUDIT,
     REVIEWER,
     SECRETS,
+    STOPWATCH,
     UI,
     LiveFailed,
     check,
     say,
 )
 from live_assets import drift_to_backfill, watcher_env  # noqa: E402
-from live_celery import celery_env, check_both_workers_worked, ensure_celery, start_redis, worker_services  # noqa: E402
+from live_celery import (  # noqa: E402
+    celery_env,
+    check_both_workers_worked,
+    ensure_celery,
+    results_kept,
+    start_redis,
+    worker_services,
+)
+from live_database import Database, ensure_database, metadata_database  # noqa: E402
 from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
 from live_rotation import SECRETS as ROTATION_SECRETS  # noqa: E402
 from live_rotation import prepare_rotation, rotate_under_a_waiting_sensor  # noqa: E402
@@ -80,8 +90,9 @@ STEP_TIMEOUT_SECONDS = 150
 class Deployment:
     """The Airflow services in a throwaway home, and what is needed to look into them."""
 
-    def __init__(self, home: Path, emulator: EmulatorProcess) -> None:
+    def __init__(self, home: Path, emulator: EmulatorProcess, database: Database) -> None:
         self.home = home
+        self.database = database
         self.api_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -118,6 +129,7 @@ class Deployment:
         }
         if CELERY:
             self.env |= celery_env(self.redis_port)
+        self.env |= database.env
 
     def cli(self, *args: str) -> str:
         result = subprocess.run([self.airflow, *args], env=self.env, capture_output=True, text=True, timeout=120)
@@ -130,7 +142,8 @@ class Deployment:
         shutil.copytree(REPO / "example_dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
         for test_dag in ("plusofon_authoring_styles.py", "plusofon_token_rotation.py"):
             shutil.copy(REPO / "tests" / "dags" / test_dag, dags)
-        self.cli("db", "migrate")
+        with STOPWATCH.timed("db migrate"):
+            self.cli("db", "migrate")
         if UI:  # a connection saved as a person saves it, for the browser to open its form
             self.cli("connections", "add", "plusofon_ui", "--conn-type", "plusofon", "--conn-login", CLIENT_ID,
                      "--conn-password", TOKEN, "--conn-host", "https://restapi.plusofon.ru")  # fmt: skip
@@ -162,8 +175,7 @@ class Deployment:
                 process.wait()
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
-            return db.execute(sql, params).fetchall()
+        return self.database.query(sql, *params)
 
     def wait_for(self, what: str, condition: Callable[[], Any]) -> Any:
         deadline = time.monotonic() + STEP_TIMEOUT_SECONDS
@@ -173,7 +185,7 @@ class Deployment:
                     raise LiveFailed(f"the {name} stopped (exit {process.returncode}) while waiting for {what}")
             try:
                 found = condition()
-            except sqlite3.OperationalError:
+            except self.database.transient:
                 found = None  # a table not there yet, or a writer holding the lock
             if found:
                 return found
@@ -221,32 +233,37 @@ class Deployment:
         return state if state in ("success", "failed") else None
 
 
+def files_of(deployment: Deployment) -> list[Path]:
+    """The Airflow home's files and the database's own (a PostgreSQL cluster's data and log)."""
+    folders = (deployment.home, *deployment.database.folders)
+    return [path for folder in folders for path in folder.rglob("*") if path.is_file()]
+
+
 def secrets_audit(deployment: Deployment) -> list[str]:
     """Every place under the Airflow home (log files; the metadata database, table by table) that
     shows a secret."""
     found = []
-    for path in deployment.home.rglob("*"):
-        if path.is_file():
-            text = path.read_text("utf-8", "replace")
-            # The database's raw pages too (its WAL keeps rows that were deleted since, e.g. triggers).
-            shown = lines_showing(text, *SECRETS, *ROTATION_SECRETS)
-            found += [f"{path.relative_to(deployment.home)}: {line[:200]}" for line in shown]
-    tables = [row[0] for row in deployment.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for table in tables:
-        for row in deployment.query(f'SELECT * FROM "{table}"'):
-            shown = " ".join(str(value) for value in row)
-            if any(secret in shown for secret in (*SECRETS, *ROTATION_SECRETS)):
-                found.append(f"metadata database, table {table}: {shown[:200]}")
+    secrets = (*SECRETS, *ROTATION_SECRETS)
+    with STOPWATCH.timed("secrets search"):
+        for path in files_of(deployment):
+            try:
+                text = path.read_text("utf-8", "replace")
+            except FileNotFoundError:  # gone since listed: a WAL folded into its database by a last exit
+                continue
+            # The database's raw pages too (a WAL keeps rows that were deleted since, e.g. triggers).
+            where = path.relative_to(deployment.home.parent)
+            found += [f"{where}: {line[:200]}" for line in lines_showing(text, *secrets)]
+        found += deployment.database.rows_showing(secrets)
     return found
 
 
 STYLES = "plusofon_authoring_styles"
 
 
-def live(workdir: Path) -> None:
+def live(workdir: Path, database: Database) -> None:
     started = time.monotonic()
     emulator = EmulatorProcess(client_id=CLIENT_ID, token=TOKEN, options=["--accounts", str(ACCOUNTS + 1)])
-    deployment = Deployment(workdir / "airflow", emulator)
+    deployment = Deployment(workdir / "airflow", emulator, database)
     deployment.env |= fleet_env(emulator, CLIENT_ID)
     seed_the_fleet(emulator, CLIENT_ID)
     deployment.home.mkdir()
@@ -324,19 +341,24 @@ def live(workdir: Path) -> None:
         rotate_under_a_waiting_sensor(deployment, emulator)
         if CELERY:
             ran = check_both_workers_worked(deployment.home / "services", check)
-            say(f"   task workloads each Celery worker ran: {ran}")
+            say(f"   task workloads each Celery worker ran: {ran}; results: {results_kept(deployment, check)}")
     finally:
         deployment.stop()
         emulator.stop()
     say("11. Everything stopped; looking for the tokens and the header secret in every file of the home")
     leaks = secrets_audit(deployment)
     check(not leaks, "a secret was found:\n  " + "\n  ".join(leaks))
-    files = sum(1 for p in deployment.home.rglob("*") if p.is_file())
-    say(f"   none in {files} files (task, trigger and service logs, the metadata database)")
-    say(f"\nLive run passed in {time.monotonic() - started:.0f}s.")
+    say(f"   none in {len(files_of(deployment))} files (task, trigger and service logs, the metadata database's)")
+    say(f"   nor in the metadata database: {database.searched}")
+    say(STOPWATCH.summary())
+    executor = "CeleryExecutor" if CELERY else "LocalExecutor"
+    say(f"\nLive run passed in {time.monotonic() - started:.0f}s ({executor}, {database.name}).")
 
 
 def main() -> int:
+    # A run stopped with SIGTERM (CI's timeout) stops what it started, as on Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    ensure_database()
     if CELERY:
         ensure_celery()
     if UI:
@@ -346,11 +368,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="plusofon-live-") as workdir:
         deployment_home = Path(workdir)
         try:
-            live(deployment_home)
+            with metadata_database(deployment_home, celery=CELERY) as database:
+                live(deployment_home, database)
         except LiveFailed as failure:
             say(f"\nLIVE RUN FAILED: {failure}")
-            services = deployment_home / "airflow" / "services"
-            for path in sorted(services.glob("*.log")) if services.exists() else []:
+            logs = [*deployment_home.glob("airflow/services/*.log"), *deployment_home.glob("postgres/*.log")]
+            for path in sorted(logs):
                 say(f"--- {path.name} (last lines)")
                 say("\n".join(path.read_text(errors="replace").splitlines()[-20:]))
             return 1

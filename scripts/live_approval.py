@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from demo import HEADER_SECRET, RECEIVER, TOKEN, lines_showing
@@ -19,8 +23,48 @@ class LiveFailed(Exception):
     """A check of the live run did not hold."""
 
 
+class Stopwatch:
+    """How long each part of the run took: each numbered step (from a line "N. ..." that say() prints
+    to the next one) and, within them, what ``timed`` names (a cluster's start, the migration)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.parts: dict[str, float] = {}
+        self._step: tuple[str, float] | None = None
+
+    def heading(self, text: str) -> None:
+        if match := re.match(r"(\d+)\. ", text):
+            self._end_step()
+            self._step = (match[1], time.monotonic())
+
+    def _end_step(self) -> None:
+        if self._step is not None:
+            self.steps[self._step[0]] = time.monotonic() - self._step[1]
+            self._step = None
+
+    @contextmanager
+    def timed(self, part: str) -> Iterator[None]:
+        started = time.monotonic()
+        if self._step is not None:
+            part += f" (in step {self._step[0]})"
+        try:
+            yield
+        finally:
+            self.parts[part] = self.parts.get(part, 0.0) + time.monotonic() - started
+
+    def summary(self) -> str:
+        self._end_step()
+        steps = ", ".join(f"{step}. {seconds:.0f}s" for step, seconds in self.steps.items())
+        parts = ", ".join(f"{part} {seconds:.0f}s" for part, seconds in self.parts.items())
+        return f"   time by step: {steps}" + (f"\n   timed parts: {parts}" if parts else "")
+
+
+STOPWATCH = Stopwatch()
+
+
 def say(text: str) -> None:
     print(text, flush=True)
+    STOPWATCH.heading(text)
 
 
 def check(condition: bool, failure: str) -> None:

@@ -103,9 +103,7 @@ def the_drift_starts_one_audit(deployment: Any, drift_uri: str, audits_before: i
         "the drift event to start an audit run",
         lambda: [r for r in runs(deployment, AUDIT)[audits_before:] if r[1] == "asset_triggered" and r[3]],
     )
-    start = deployment.query(
-        "SELECT (julianday(start_date) - 2440587.5) * 86400.0 FROM dag_run WHERE run_id = ?", started[0][0]
-    )[0][0]
+    start = _epoch(started[0][3])
     say(f"   drift event {payload['episode']} (different: {payload['different'][0]['fields']});")
     say(f"   drift-to-repair-start: {start - edited_at:.1f}s from the edit to the audit run that repairs it")
     return payload
@@ -147,6 +145,14 @@ def the_changes_start_one_backfill(
     check(reload["start"] <= _iso(edited_at) <= reload["end"], f"the reloaded window {reload} misses the edit")
     said = f"from the {window['window_start_from']}"
     say(f"   one backfill run reloaded calls from {reload['start']} to {reload['end']} ({said})")
+
+
+def _epoch(stored: Any) -> float:
+    """A stored time as seconds since the epoch: SQLite gives text (naive, UTC), PostgreSQL a datetime."""
+    from datetime import datetime, timezone
+
+    when = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _iso(timestamp: float) -> str:

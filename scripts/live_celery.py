@@ -84,3 +84,14 @@ def check_both_workers_worked(logs: Path, check: Any) -> str:
     counts = tasks_run_by_each_worker(logs)
     check(len(counts) == WORKERS and all(counts.values()), f"tasks run by each Celery worker: {counts}")
     return ", ".join(f"{name}: {count}" for name, count in counts.items())
+
+
+def results_kept(deployment: Any, check: Any) -> str:
+    """Where the workers' task results went: with PostgreSQL the metadata database (as Airflow's
+    docker-compose and Helm chart keep them), one row a workload; with SQLite, Redis."""
+    if not deployment.env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+"):
+        return "in Redis"
+    [(rows,)] = deployment.query("SELECT count(*) FROM celery_taskmeta")
+    ran = sum(tasks_run_by_each_worker(deployment.home / "services").values())
+    check(rows == ran, f"{rows} task results in the metadata database for {ran} task workloads")
+    return f"{rows} in the metadata database (celery_taskmeta)"
