@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -308,6 +309,12 @@ def test_the_emulator_command_then_the_export_command(tmp_path):
         emulator.wait(timeout=30)
 
 
+def json_printed(stdout: str) -> Any:
+    """The JSON a command printed, after whatever Airflow 3.0's CLI logs on standard output first."""
+    start = re.search(r"^\[\s*[{\]]", stdout, flags=re.M)
+    return json.loads(stdout[start.start() :] if start else stdout)
+
+
 def test_the_checklist_s_pools_and_variables(host):  # noqa: F811
     script = block("airflow pools set plusofon_default 1").replace("airflow ", f"{bin_of('airflow')} ")
     out = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, env=host, timeout=300)
@@ -315,14 +322,15 @@ def test_the_checklist_s_pools_and_variables(host):  # noqa: F811
     pools = subprocess.run(
         [bin_of("airflow"), "pools", "list", "--output", "json"], capture_output=True, text=True, env=host, timeout=300
     )
-    slots = {pool["pool"]: int(pool["slots"]) for pool in json.loads(pools.stdout)}
+    slots = {pool["pool"]: int(pool["slots"]) for pool in json_printed(pools.stdout)}
     assert (slots["plusofon_default"], slots["plusofon_fleet"]) == (1, 4)
     fleet = subprocess.run(
         [bin_of("airflow"), "variables", "get", "plusofon_fleet"], capture_output=True, text=True, env=host, timeout=300
     )
     from tests.e2e.test_fleet import fleet_module
 
-    [entry] = fleet_module().fleet_entries(fleet.stdout.strip())  # what the fleet DAG makes of it
+    # what the fleet DAG makes of it (Airflow 3.0's CLI logs on standard output before the value)
+    [entry] = fleet_module().fleet_entries(fleet.stdout.strip().splitlines()[-1])
     assert entry["plusofon_conn_id"] == "plusofon_default"
 
 
