@@ -59,6 +59,7 @@ from live_approval import (  # noqa: E402
 from live_assets import drift_to_backfill, watcher_env  # noqa: E402
 from live_celery import celery_env, check_both_workers_worked, ensure_celery, start_redis, worker_services  # noqa: E402
 from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
+from live_ui import the_plusofon_page  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
 from airflow_provider_plusofon.emulator.server import free_port  # noqa: E402
@@ -312,6 +313,7 @@ def live(workdir: Path) -> None:
 
         say(f"9. The fleet: {ACCOUNTS} accounts audited by one mapped DAG, then the approved plans repaired")
         run_the_fleet(deployment, emulator, CLIENT_ID, check, say)
+        the_plusofon_page(deployment, CLIENT_ID)  # issue 35: closed without credentials, and what it shows
         if CELERY:
             ran = check_both_workers_worked(deployment.home / "services", check)
             say(f"   task workloads each Celery worker ran: {ran}")
