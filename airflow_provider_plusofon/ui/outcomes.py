@@ -22,7 +22,7 @@ from airflow_provider_plusofon.ui.model import Account, Evidence, RunRef, record
 if TYPE_CHECKING:
     from airflow_provider_plusofon.ui.records import Recorded
 
-HISTORY_STEP = 8  # records of a drifted task read back at first, to find since when
+HISTORY_STEP = 4  # records of a drifted task read back at first, to find since when (most drifts are younger)
 Slot = tuple[str, str, int]  # dag_id, task_id, map_index: where a task leaves its records
 
 

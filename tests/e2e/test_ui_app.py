@@ -201,3 +201,19 @@ def test_a_page_load_makes_the_same_few_queries_for_ten_accounts_as_for_sixty(ap
         bench.unseed(session)
     assert counts[0] == counts[1]
     assert counts[0][0] <= 12 and counts[0][1] <= 12, counts
+
+
+def test_the_configured_auth_manager_decides_with_the_plugins_view(app, fleet, monkeypatch):
+    """Whatever the auth manager (simple, FAB, another), the page asks it: the PLUGINS view, for this user."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+
+    asked: list[tuple[Any, str]] = []
+
+    def is_authorized_view(*, access_view: Any, user: Any) -> bool:
+        asked.append((access_view, user.get_name()))
+        return False
+
+    monkeypatch.setattr(get_auth_manager(), "is_authorized_view", is_authorized_view)
+    assert client(app, "admin").get("/plusofon/").status_code == 403  # an admin, refused by this manager
+    assert asked == [(AccessView.PLUGINS, "admin-person")]
