@@ -9,8 +9,9 @@ Starts the emulator in its own process with a fixed per-request latency, and mea
   time, peak memory;
 - the import cost of our modules at DAG-parse time, after ``import airflow.sdk``;
 - deferred sensors waiting in one asyncio loop, as in a triggerer (``triggers.py``), the shared
-  reader of this version side by side with 0.1.0's per-trigger design.
-Prints the measurements with ratios to the baseline, then each target (issues 7, 12 and 22) as met or not,
+  reader of this version side by side with 0.1.0's per-trigger design;
+- the Plusofon page with 500 accounts and a month of history (``ui.py``): its server time and queries.
+Prints the measurements with ratios to the baseline, then each target (issues 7, 12, 22 and 35) as met or not,
 and writes benchmarks/results/latest.json. Nothing here fails on time: it reports.
 """
 
@@ -37,6 +38,7 @@ from baseline import api_headers, ensure_by_hand, replay_in_flight  # noqa: E402
 from demo import quiet_into  # noqa: E402
 from imports import bench_import  # noqa: E402
 from triggers import SCENARIOS, bench_triggers, triggers_targets, triggers_text  # noqa: E402
+from ui import bench_ui, ui_targets, ui_text  # noqa: E402
 from validation import bench_validation  # noqa: E402
 
 from airflow_provider_plusofon.api import DEFAULT_MAX_WORKERS  # noqa: E402
@@ -240,8 +242,9 @@ def report_text(report: dict[str, Any]) -> list[str]:
         + ", ".join(f"{row['n']} specs {row['seconds'] * 1000:.0f} ms" for row in report["validation"]),
         "",
         *(["", *triggers_text(report["triggers"])] if report.get("triggers") else []),
+        *(["", *ui_text(report["ui"])] if report.get("ui") else []),
         "",
-        "Targets (issues 7, 12 and 22)",
+        "Targets (issues 7, 12, 22 and 35)",
     ]
     for target in report["targets"]:
         lines.append(f"  [{'met' if target['met'] else 'NOT MET':>7}] {target['target']}: {target['measured']}")
@@ -319,7 +322,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             and held < MAX_LISTING_RSS_MB,
         }
     )
-    return found + triggers_targets(report.get("triggers") or [])
+    found += triggers_targets(report.get("triggers") or [])
+    return found + (ui_targets(report["ui"]) if report.get("ui") else [])
 
 
 def scenarios(text: str) -> list[tuple[str, int, int]]:
@@ -342,6 +346,8 @@ def main() -> int:
         default=",".join(f"{d}:{n}:{a}" for d, n, a in SCENARIOS),
         help="waiting sensors to run, as design:sensors:accounts,... (design: shared or per-trigger)",
     )
+    parser.add_argument("--ui-accounts", type=int, default=500, help="accounts on the Plusofon page (0: skip it)")
+    parser.add_argument("--ui-loads", type=int, default=7, help="page loads to time")
     args = parser.parse_args()
 
     results = args.results
@@ -369,6 +375,9 @@ def main() -> int:
     report["import"] = {**bench_import(args.import_runs), "runs": args.import_runs}
     if args.trigger_scenarios:
         report["triggers"] = bench_triggers(args.latency_ms, args.trigger_interval, scenarios(args.trigger_scenarios))
+    if args.ui_accounts:
+        print(f"  the Plusofon page with {args.ui_accounts} accounts ...", flush=True)
+        report["ui"] = bench_ui(args.ui_accounts, args.ui_loads)
     report["targets"] = targets(report)
 
     print("\n" + "\n".join(report_text(report)))

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 #      label  airflow python pins
-MATRIX="floor  3.0.6   3.10   fastapi==0.117.1 cadwyn==5.4.6 cryptography<51
+MATRIX="floor  3.0.6   3.10   fastapi==0.117.1 cadwyn==5.4.6 PyJWT==2.10.1 cryptography<51
 3.1    3.1.8   3.11
 3.2    3.2.2   3.12   fastapi==0.136.3 svcs==25.1.0
 newest 3.3.2   3.13"

@@ -73,6 +73,7 @@ from live_database import Database, ensure_database, metadata_database  # noqa: 
 from live_fleet import ACCOUNTS, fleet_env, run_the_fleet, seed_the_fleet  # noqa: E402
 from live_rotation import SECRETS as ROTATION_SECRETS  # noqa: E402
 from live_rotation import prepare_rotation, rotate_under_a_waiting_sensor  # noqa: E402
+from live_ui import the_plusofon_page  # noqa: E402
 
 from airflow_provider_plusofon.emulator.process import EmulatorProcess  # noqa: E402
 from airflow_provider_plusofon.emulator.server import free_port  # noqa: E402
@@ -336,6 +337,7 @@ def live(workdir: Path, database: Database) -> None:
 
         say(f"9. The fleet: {ACCOUNTS} accounts audited by one mapped DAG, then the approved plans repaired")
         run_the_fleet(deployment, emulator, CLIENT_ID, check, say)
+        the_plusofon_page(deployment, CLIENT_ID)  # issue 35: closed without credentials, and what it shows
 
         say("10. A token rotated while a deferred sensor waits: it re-seals in the triggerer and succeeds")
         rotate_under_a_waiting_sensor(deployment, emulator)

@@ -72,6 +72,12 @@ PROMISES: dict[str, list[str]] = {
         "tests/unit/api/test_settings.py::test_every_problem_of_the_settings_is_reported_at_once",
         "tests/integration/operators/test_webhooks.py::test_invalid_specs_fail_before_any_request",
     ],
+    "The Plusofon page is closed to anyone not logged in, and shows no secret to anyone.": [
+        "tests/e2e/test_ui_app.py::test_every_route_refuses_anyone_not_logged_in",
+        "tests/e2e/test_ui_app.py::test_a_person_without_the_plugins_view_is_refused",
+        "tests/e2e/test_ui_app.py::test_the_configured_auth_manager_decides_with_the_plugins_view",
+        "tests/e2e/test_ui_app.py::test_what_is_shown_is_escaped_and_no_secret_reaches_any_response",
+    ],
     "Spec files are read strictly.": [
         "tests/unit/webhooks/test_spec_files.py::test_utf8_with_or_without_bom_and_either_line_ending_loads_the_same_in_yaml_and_json",
         "tests/unit/webhooks/test_spec_files.py::test_a_file_in_another_encoding_is_refused_never_read_mangled",

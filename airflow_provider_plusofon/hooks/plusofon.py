@@ -62,6 +62,12 @@ def environment_connection_problem(conn_id: str) -> str | None:
     return None
 
 
+def client_id_of(login: str | None, extra: Mapping[str, Any]) -> str:
+    """An account's Client ID from its connection: the login, else the extra's ``client_id`` (the
+    hook's rule, and the Plusofon page's for telling which account a connection is)."""
+    return str(login or extra.get("client_id") or "")
+
+
 def _extra_of(conn: Any, conn_id: str) -> Mapping[str, Any]:
     """The connection's extra as a mapping; extra that is not a JSON object is a configuration
     error (Airflow would log a traceback and go on with the defaults)."""
@@ -159,7 +165,7 @@ class PlusofonHook(BaseHook):
         return PlusofonConnectionConfig(
             conn_id=self.plusofon_conn_id,
             base_url=base_url_of(conn.host, conn.schema, conn.port),
-            client_id=str(conn.login or extra.get("client_id") or ""),
+            client_id=client_id_of(conn.login, extra),
             token=conn.password or "",
             **options_from_extra(extra),
         )

@@ -187,6 +187,10 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
     the ids written (``created``, ``updated``, ``deleted``, comma-separated), the ``plan_id`` and
     the lost-call window (``window_start``, ``window_end``).
 
+    Every run also pushes, under the XCom key ``plusofon_outcome``, what it found and did for the
+    Plusofon page in Airflow's UI (see :mod:`airflow_provider_plusofon.tasks.records`), also when it
+    fails (a ``StalePlanError`` is recorded as ``stale``, with the new plan's id).
+
     Returns (XCom) ``{"created": [...], "updated": [...], "deleted": [...], "unchanged": [...],
     "duplicates": {...}, "dry_run": bool, "plan_id": "plan-…", "plan_text": "…"}``, each item with
     ``id``, ``url``, ``event``, ``type_call`` (and ``changes`` for creates and updates, ``reason``
@@ -238,19 +242,23 @@ class EnsureWebhooksOperator(WebhookSpecsMixin, BaseOperator):
         self.max_workers = max_workers
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_plusofon.tasks.records import OutcomeRecorder
         from airflow_provider_plusofon.webhooks.reconcile import ensure_webhooks
 
-        specs = self.load_specs(context)
-        client_id = self.changes_account()
-        summary = ensure_webhooks(
-            self.hook.client,
-            specs,
-            prune=self.prune,
-            dry_run=self.is_dry_run,
-            max_deletes=self.max_deletes,
-            allow_empty=self.allow_empty,
-            approved_plan_id=self.approved_plan_id or None,
-            log=self.log,
-        )
-        self.emit_changes(context, client_id, summary)
+        with OutcomeRecorder(self, context, approved_plan_id=self.approved_plan_id or None) as recorder:
+            specs = recorder.read(self.load_specs(context))
+            client_id = self.changes_account()
+            summary = ensure_webhooks(
+                self.hook.client,
+                specs,
+                prune=self.prune,
+                dry_run=self.is_dry_run,
+                max_deletes=self.max_deletes,
+                allow_empty=self.allow_empty,
+                approved_plan_id=self.approved_plan_id or None,
+                log=self.log,
+                on_plan=recorder.planned,
+            )
+            self.emit_changes(context, client_id, summary)
+            recorder.finished(summary)
         return summary

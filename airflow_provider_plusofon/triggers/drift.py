@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
 # The trigger is built where its DAG is parsed (an AssetWatcher holds it): what it needs to watch
 # (the core, httpx) is imported in the triggerer, when it runs.
 
-# While the account matches, "last seen matching" is stored at most this often (it is only read
-# after a restart, and a stale one only widens the lost-call window: more reloaded, nothing lost).
+# The last read (and while the account matches, "last seen matching") is stored at most this often: it
+# is read after a restart, where a stale one only widens the lost-call window (more reloaded, nothing
+# lost), and by the Plusofon page, which says a watcher silent for three times this is not reading.
 KEEP_MATCHING_EVERY = pendulum.duration(minutes=5)
 STATE_KEY = "plusofon_drift_state"
 
@@ -43,7 +45,7 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
 
         {"status": "drift", "episode": "drift-…", "plan_id": "plan-…", "missing": [identities], "different":
          [identities with field names], "duplicates": [labels], "detected_at": ISO 8601,
-         "last_matching_at": ISO 8601 or None}
+         "drifted_since": ISO 8601, "last_matching_at": ISO 8601 or None, "declared": "declared-…"}
 
     names what drifted, never a value. Errors (bad credentials, templates that do not render) are
     logged once and tried again each interval: a watcher does not end. A token rotated while it
@@ -83,6 +85,8 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
         self._state: DriftState | None = None
         self._stored: DriftState | None = None
         self._said: str | None = None
+        self._client_id: str | None = None
+        self._declared: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -105,14 +109,14 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
             try:
                 waiter = await self._subscribe()
             except Exception as error:
-                self._say(f"Cannot watch the Plusofon account: {error}", error)
+                await self._failed(f"Cannot watch the Plusofon account: {error}", error)
                 await asyncio.sleep(self.poll_interval)
                 continue
             try:
                 async for event in self._watch(waiter):
                     yield event
             except Exception as error:  # the reader dropped this waiter: start again next interval
-                self._say(f"Plusofon drift watch interrupted: {error}", error)
+                await self._failed(f"Plusofon drift watch interrupted: {error}", error)
             finally:
                 waiter.leave()
             await asyncio.sleep(self.poll_interval)
@@ -122,12 +126,15 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
 
         from airflow_provider_plusofon.triggers.supervisor import connection_config, one_at_a_time
         from airflow_provider_plusofon.triggers.templates import render_templates
+        from airflow_provider_plusofon.webhooks.outcome import declaration_of
         from airflow_provider_plusofon.webhooks.spec import parse_specs
         from airflow_provider_plusofon.webhooks.watch import shared_reader, take_turn
 
         await take_turn()
         config = await connection_config(self.plusofon_conn_id)
+        self._client_id = str(config.client_id)
         specs = parse_specs(await one_at_a_time(lambda: render_templates(self.webhooks, self.params)))
+        self._declared = declaration_of(specs)
         reread = functools.partial(connection_config, self.plusofon_conn_id)
         reader = shared_reader(config, max_concurrency=self.max_workers, logger=self.log, reread=reread)
         return reader.subscribe(specs, sealed=False, sealed_by_0_1=False, interval=self.poll_interval)
@@ -147,11 +154,14 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
                     self.plusofon_conn_id,
                 )
             if check.result is None:
-                self._say(check.waiting_reason, check.unavailable)
+                await self._failed(check.waiting_reason, check.unavailable)
                 continue
             self._said = None  # the account was read: a trouble said before is said again if it comes back
             now = pendulum.now("UTC")
-            self._state, event = observe(self._state, check.result, now, check.plan_id)
+            state, event = observe(self._state, check.result, now, check.plan_id)
+            self._state = self._ours(state)
+            if event is not None:
+                event = {**event, "declared": self._declared}
             if event is not None or _worth_keeping(self._stored, self._state, now):
                 await self._save_state(self._state)  # before the event: a restart must not repeat it
             if event is not None:
@@ -161,6 +171,25 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
                     *(len(event[k]) for k in ("missing", "different", "duplicates")),
                 )
                 yield TriggerEvent(event)
+
+    async def _failed(self, text: str, trouble: BaseException | None) -> None:
+        """A read that failed: said (see :meth:`_say`), and kept in the state when its reason is new
+        (the Plusofon page in Airflow's UI shows it)."""
+        from airflow_provider_plusofon.webhooks.drift import read_failed
+
+        self._say(text, trouble)
+        self._state = self._ours(read_failed(self._state, text, pendulum.now("UTC")))
+        if _worth_keeping(self._stored, self._state, pendulum.now("UTC")):
+            await self._save_state(self._state)
+
+    def _ours(self, state: DriftState) -> DriftState:
+        """The state, naming this watcher's account, declaration and poll interval (once they are known)."""
+        return replace(
+            state,
+            client_id=self._client_id or state.client_id,
+            declared=self._declared or state.declared,
+            poll_interval=self.poll_interval,
+        )
 
     def _say(self, text: str, trouble: BaseException | None) -> None:
         """Log a warning once a trouble: a watcher polls for months, and one broken connection must
@@ -221,12 +250,16 @@ class PlusofonWebhookDriftTrigger(BaseEventTrigger):
 
 def _worth_keeping(stored: DriftState | None, new: DriftState, now: pendulum.DateTime) -> bool:
     """Whether to store the state after a read without an event: when it differs from the one
-    stored other than by a fresher "last seen matching", or when the stored one is old."""
-    if stored is None or (stored.episode, stored.detected_at) != (new.episode, new.detected_at):
+    stored other than by a fresher last read, or when the stored one is old."""
+    if stored is None or _without_reads(stored) != _without_reads(new):
         return True
-    if new.last_matching_at == stored.last_matching_at:
+    if new.last_read_at == stored.last_read_at:
         return False
-    return stored.last_matching_at is None or pendulum.parse(stored.last_matching_at) < now - KEEP_MATCHING_EVERY  # type: ignore[operator]
+    return stored.last_read_at is None or pendulum.parse(stored.last_read_at) < now - KEEP_MATCHING_EVERY  # type: ignore[operator]
+
+
+def _without_reads(state: DriftState) -> DriftState:
+    return replace(state, last_read_at=None, last_matching_at=None if state.episode is None else state.last_matching_at)
 
 
 def _get_variable(key: str) -> str | None:

@@ -18,30 +18,44 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import pendulum
 
-from airflow_provider_plusofon.redaction import redact_url
+from airflow_provider_plusofon.redaction import MAX_SHOWN_CHARS, redact_url
 from airflow_provider_plusofon.webhooks.spec import IDENTITY_FIELDS
 
 
 @dataclass(frozen=True)
 class DriftState:
     """
-    What a watcher remembers between reads.
+    What a watcher remembers between reads (and what the Plusofon page in Airflow's UI shows of it).
 
     :param episode: the digest of the drift last reported; ``None`` while the account matches.
     :param last_matching_at: when the account was last seen matching its specs (ISO 8601, UTC).
-    :param detected_at: when the reported drift was first seen.
+    :param detected_at: when the drift last reported was seen (an episode that grows is reported again).
     :param reported: what drifted in this episode and was reported (as :func:`drift_items`).
+    :param drifted_since: when this episode began: the first read that saw it drift.
+    :param last_read_at: the last read of the account that succeeded.
+    :param last_error: why the last read failed, when it did (cleared by the next read that succeeds).
+    :param last_error_at: when that failure was first seen.
+    :param client_id: the account's Client ID (the state of a watcher kept in a Variable names it).
+    :param poll_interval: the watcher's seconds between reads (to tell a silent watcher from a slow one).
+    :param declared: which declaration it watches (see :func:`~.outcome.declaration_of`).
     """
 
     episode: str | None = None
     last_matching_at: str | None = None
     detected_at: str | None = None
     reported: tuple[str, ...] = ()
+    drifted_since: str | None = None
+    last_read_at: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    client_id: str | None = None
+    poll_interval: float | None = None
+    declared: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -57,10 +71,19 @@ class DriftState:
             return None
         reported = stored.get("reported")
         items = tuple(str(item) for item in reported) if isinstance(reported, list) else ()
-        episode = stored.get("episode")
-        # What a store or a Variable holds may have been edited by hand: a time that is none is unknown.
-        times = {k: iso_time(stored.get(k)) for k in ("last_matching_at", "detected_at")}
-        return cls(episode if isinstance(episode, str) else None, **times, reported=items)
+        # What a store or a Variable holds may have been edited by hand: a time that is none is unknown,
+        # a text that is none is left out.
+        times = {k: iso_time(stored.get(k)) for k in _TIMES}
+        texts = {
+            k: v if isinstance(v := stored.get(k), str) else None
+            for k in ("episode", "last_error", "client_id", "declared")
+        }
+        interval = stored.get("poll_interval")
+        interval = float(interval) if isinstance(interval, int | float) and not isinstance(interval, bool) else None
+        return cls(**texts, **times, reported=items, poll_interval=interval)
+
+
+_TIMES = ("last_matching_at", "detected_at", "drifted_since", "last_read_at", "last_error_at")
 
 
 def read_time(value: Any) -> pendulum.DateTime | None:
@@ -125,22 +148,46 @@ def observe(
     :param now: when the read was made (default: now, UTC).
     :param plan_id: the id of the plan that would repair it, told in the event.
     """
-    at = (now or pendulum.now("UTC")).in_timezone("UTC").isoformat()
+    at = _at(now)
     drifted = what_drifted(result)
     episode = episode_of(drifted)
-    last_matching = state.last_matching_at if state else None
+    read = replace(state or DriftState(), last_read_at=at, last_error=None, last_error_at=None)
     if episode is None:
-        return DriftState(None, at, None), None
+        return replace(read, episode=None, last_matching_at=at, detected_at=None, reported=(), drifted_since=None), None
     items = drift_items(drifted)
-    reported = state.reported if state is not None and state.episode is not None else ()
-    if state is not None and set(items) <= set(reported):  # the same drift, or less of it
-        return state, None
+    reported = read.reported if read.episode is not None else ()
+    if set(items) <= set(reported):  # the same drift, or less of it
+        return read, None
+    # An episode that grows began when it began (a state kept before 0.2 knows only its last report).
+    since = (read.drifted_since or read.detected_at or at) if read.episode is not None else at
     event = {
         "status": "drift",
         "episode": episode,
         "plan_id": plan_id,
         **drifted,
         "detected_at": at,
-        "last_matching_at": last_matching,
+        "drifted_since": since,
+        "last_matching_at": read.last_matching_at,
     }
-    return DriftState(episode, last_matching, at, tuple(sorted({*reported, *items}))), event
+    kept = replace(
+        read, episode=episode, detected_at=at, reported=tuple(sorted({*reported, *items})), drifted_since=since
+    )
+    return kept, event
+
+
+def read_failed(state: DriftState | None, reason: str, now: pendulum.DateTime | None = None) -> DriftState:
+    """
+    The watcher's state after a read that failed: what it knew, and why this read failed (cut to
+    300 characters; the time is that of the first failure with this reason).
+
+    :param reason: the error, as the watcher logs it (already free of secrets).
+    """
+    base = state or DriftState()
+    reason = reason[:MAX_SHOWN_CHARS]
+    if base.last_error == reason:
+        return base
+    return replace(base, last_error=reason, last_error_at=_at(now))
+
+
+def _at(now: pendulum.DateTime | None) -> str:
+    return (now or pendulum.now("UTC")).in_timezone("UTC").isoformat()

@@ -232,6 +232,7 @@ def ensure_webhooks(
     allow_empty: bool = False,
     approved_plan_id: str | None = None,
     log: Log = _log,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> dict[str, Any]:
     """
     Make the account match a declared set: guard, plan, log the plan, apply (see
@@ -240,9 +241,13 @@ def ensure_webhooks(
     :param prune: also delete what no spec declares (and the duplicates of what one does).
     :param allow_empty: allow ``prune`` with no specs.
     :param log: where the plan table and the outcome are written (the task's log).
+    :param on_plan: called with the plan once it is made, before anything is applied (the task
+        records what it found even when applying then fails).
     """
     check_prune(specs, prune=prune, allow_empty=allow_empty)
     plan = plan_account(client, specs, prune=prune)
+    if on_plan is not None:
+        on_plan(plan)
     log.info("%s", render_plan(plan, dry_run=dry_run))
     summary = apply_plan(client, plan, dry_run=dry_run, approved_plan_id=approved_plan_id, max_deletes=max_deletes)
     counts = [len(summary[k]) for k in ("created", "updated", "deleted", "unchanged")]

@@ -57,6 +57,11 @@ def test_the_wheel_holds_the_package_its_types_and_license_and_nothing_else(buil
     assert "airflow_provider_plusofon/py.typed" in names
     assert any(name.endswith("licenses/LICENSE") for name in names)
     assert "airflow_provider_plusofon/webhooks/reconcile.py" in names
+    # The Plusofon page: its templates, and the plugin's entry point (installing the provider is enough).
+    assert {f"airflow_provider_plusofon/ui/templates/{t}.html" for t in ("fleet", "account", "refused")} <= set(names)
+    [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+    points = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[airflow.plugins]\nplusofon = airflow_provider_plusofon.ui.plugin:PlusofonPlugin" in points
     assert not [name for name in names if name.startswith(("tests/", "example_dags/", "benchmarks/", "scripts/"))]
     [sdist] = built.glob("*.tar.gz")
     assert sdist.name == f"airflow_provider_plusofon-{wheel.name.split('-')[1]}.tar.gz"
@@ -78,6 +83,10 @@ def test_a_user_installing_the_wheel_gets_a_working_provider(built, tmp_path):
     assert {"package_name": "airflow-provider-plusofon", "version": __version__} in [
         {"package_name": p["package_name"], "version": p["version"]} for p in listed
     ]
+
+    plugins = json.loads(run([str(venv / "bin" / "airflow"), "plugins", "-o", "json"], **where).stdout)
+    [ours] = [p for p in plugins if p["name"] == "plusofon"]
+    assert [app["url_prefix"] for app in ours["fastapi_apps"]] == ["/plusofon"]
 
     checks = run(
         [str(venv / "bin" / "python"), "-c", CHECKS, str(REPO / "example_dags"), str(REPO / "scripts")], **where

@@ -103,6 +103,26 @@ def changes_events() -> list[dict]:
         return [dict(row.extra or {}) for row in rows]
 
 
+def as_the_page_shows(run, client_id: str = "10553") -> tuple[object, object]:
+    """The account's row on the Plusofon page (issue 35), from what the runs recorded, and the state of
+    the declaration ``run`` checked (other tests of this session declare other specs on the account)."""
+    from airflow_provider_plusofon.ui import records, rows
+    from airflow_provider_plusofon.ui.pages import _session
+
+    now = pendulum.now("UTC")
+    with _session() as session:
+        found = records.read_account(session, client_id, now)
+    assert found is not None
+    account, told = found.accounts[client_id], found.evidence[client_id]
+    row = rows.account_row(account, told, found.approvals, found.watchers[client_id], now)
+    [group] = [
+        g
+        for g in rows.declarations(rows.everything_told(told, [], now))
+        if any(e.run and e.run.run_id == run.run_id for e in g)
+    ]
+    return row, rows.Row(account, **rows.verdict(group, found.approvals).fields)
+
+
 def state_of(emulator) -> list[tuple[str, str, str]]:
     return sorted((w["url"], w["event"], w["type_call"]) for w in ours(emulator.webhooks()))
 
@@ -217,6 +237,13 @@ def test_audit_repairs_exactly_the_plan_a_person_approved(env, dagbag, capsys, c
     assert writes(env) == ["PUT"]
     assert env.state.get(drifted["id"])["type_style"] == "long"
     assert alerts(caplog) == 0
+    row, ours = as_the_page_shows(run)
+    assert ours.state == "repaired"
+    assert (row.last_repair.run.run_id, row.last_repair.run.task_id) == (
+        run.run_id,
+        "repair_webhooks",
+    )
+    assert row.window is not None and row.window.end is not None
     output = capsys.readouterr()
     shown = output.out + output.err + approver.body + json.dumps([xcoms(run), event])
     assert_no_secret(shown, HEADER_SECRET, TOKEN)
@@ -279,6 +306,18 @@ def test_audit_approval_of_a_plan_gone_stale_writes_nothing(env, dagbag, capsys,
     out = printed(capsys)
     assert "StalePlanError" in out and xcoms(run)["plan_webhooks"]["plan_id"] in out
     assert alerts(caplog) == 1
+    # The approval's own page says "Success" with the old plan; the Plusofon page says what became of it.
+    row, ours = as_the_page_shows(run)
+    assert ours.state == row.state == "awaiting"
+    [note] = ours.notes
+    assert (note.kind, note.plan_id, note.run.task_id) == (
+        "stale",
+        xcoms(run)["plan_webhooks"]["plan_id"],
+        "repair_webhooks",
+    )
+    assert note.by == "ops-reviewer"
+    assert ours.plan.plan_id != note.plan_id and ours.plan.where == "dag"
+    assert row.last_repair.run.run_id != run.run_id  # the bootstrap's writes are the last; this repair wrote nothing
 
 
 @needs_no_hitl
@@ -298,6 +337,8 @@ def test_audit_on_airflow_3_0_repairs_only_a_plan_approved_in_the_run_conf(env, 
     assert "StalePlanError" in printed(capsys)
     assert writes(env) == []
     assert alerts(caplog) == 2  # the unapproved drift, then the stale plan
+    _, ours = as_the_page_shows(stale)
+    assert (ours.state, ours.notes[0].kind, ours.notes[0].plan_id) == ("awaiting", "stale", "plan-" + "0" * 24)
 
     before = changes_events()
     repaired = dag_bag(str(EXAMPLE_DAGS)).dags[AUDIT].test(run_conf={"approved_plan_id": plan_id})

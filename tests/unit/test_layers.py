@@ -6,7 +6,7 @@ webhooks/               the core, no Airflow
 compat                  the Airflow names that moved
 hooks/, assets          an Airflow connection -> a client, masked; the plusofon:// asset scheme
 tasks/, triggers/       what the tasks share; the triggers
-operators/, sensors/, cli/, emulator/
+operators/, sensors/, cli/, emulator/, ui/   (ui: the Plusofon page in Airflow's UI, read-only)
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ LAYERS = {
     "sensors": 6,
     "cli": 6,
     "emulator": 6,
+    "ui": 6,
 }
 # Tasks and the command line use the hook and the core; of the api layer only its public face.
-ABOVE_THE_HOOK = {"tasks", "triggers", "operators", "sensors", "cli"}
+ABOVE_THE_HOOK = {"tasks", "triggers", "operators", "sensors", "cli", "ui"}
 
 
 def modules() -> list[Path]:

@@ -14,6 +14,8 @@ from airflow_provider_plusofon.operators.webhooks import EnsureWebhooksOperator
 from airflow_provider_plusofon.triggers import drift as drift_module
 from airflow_provider_plusofon.triggers import templates
 from airflow_provider_plusofon.triggers.drift import PlusofonWebhookDriftTrigger
+from airflow_provider_plusofon.webhooks.outcome import declaration_of
+from airflow_provider_plusofon.webhooks.spec import parse_specs
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +113,8 @@ def test_one_event_per_episode_none_in_sync_none_repeated(emulator_conn, variabl
     assert first["different"] == [] and second["missing"] == first["missing"]
     assert second["different"] == [{"url": CRM, "event": "create", "type_call": None, "fields": ["headers"]}]
     assert first["episode"] != second["episode"]
+    rendered = [{**SPECS[0], "headers": [{"name": "X-Key", "value": KEY}]}, SPECS[1]]
+    assert first["declared"] == second["declared"] == declaration_of(parse_specs(rendered))  # as the audit's
     assert first["last_matching_at"] is not None and first["last_matching_at"] <= first["detected_at"]
     assert second["last_matching_at"] == first["last_matching_at"]  # the account has not matched since
     [state] = variables.values()
@@ -284,3 +288,41 @@ def test_airflow_links_the_watcher_to_its_asset_its_kwargs_hash_the_same_once_st
     assert BaseEventTrigger.hash(stored.classpath, stored.kwargs) == BaseEventTrigger.hash(
         encoded["classpath"], encoded["kwargs"]
     )
+
+
+def test_a_read_that_fails_is_kept_in_the_state_with_why_and_the_next_read_clears_it(emulator_conn, variables):
+    """Issue 35: the Plusofon page says a watcher's last read failed, and why, from its kept state."""
+    emulator_conn.seed(matching())
+    trigger = PlusofonWebhookDriftTrigger(webhooks=SPECS, poll_interval=0.02)
+
+    def kept() -> dict[str, Any]:
+        [state] = variables.values()
+        return json.loads(state)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        async with Watch(trigger, emulator_conn) as watch:
+            await watch.reads(2)
+            reading = kept()
+            emulator_conn.inject("status", status=503, count=1000)  # the API down, after the client's retries
+            for _ in range(2000):
+                if kept().get("last_error"):
+                    break
+                await asyncio.sleep(0.005)
+            failing = kept()
+            emulator_conn.faults.clear()
+            for _ in range(2000):
+                if not kept().get("last_error"):
+                    break
+                await asyncio.sleep(0.005)
+            return reading, failing, kept()
+
+    reading, failing, back = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert (reading["client_id"], reading["poll_interval"], reading["last_error"]) == ("10553", 0.02, None)
+    rendered = [{**SPECS[0], "headers": [{"name": "X-Key", "value": KEY}]}, SPECS[1]]
+    assert reading["declared"] == declaration_of(parse_specs(rendered))  # the audit of these specs names it too
+    assert reading["last_read_at"] == reading["last_matching_at"] is not None
+    assert failing["last_error"].startswith("Plusofon API unavailable, will check again:")
+    assert "503" in failing["last_error"] and failing["last_error_at"] >= reading["last_read_at"]
+    assert failing["last_read_at"] == reading["last_read_at"] or failing["last_read_at"] <= failing["last_error_at"]
+    assert back["last_error"] is None and back["last_read_at"] > failing["last_error_at"]
+    assert KEY not in json.dumps([reading, failing, back])
